@@ -1,0 +1,40 @@
+"""One exception type for domain errors, with the messages people see.
+
+Mapped to 400/409 in one place for the API and to form errors in the browser. Messages never
+name a child.
+"""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+REFERRAL_NOT_DRAFT = "This referral has already been submitted."
+REFERRAL_NOT_AWAITING_ACKNOWLEDGEMENT = (
+    "This referral is not waiting to be acknowledged."
+)
+REFERRAL_ALREADY_CLAIMED = "Another social worker has already claimed this referral."
+REFERRAL_NOT_OPEN = "This referral is not open for that action."
+REFERRAL_NOT_AWAITING_INFORMATION = (
+    "No information has been requested on this referral."
+)
+REFERRAL_NOT_DECIDABLE = "This referral cannot be decided in its current state."
+REFERRAL_NOT_CLOSABLE = "Only a decided referral can be closed."
+REFERRAL_NOT_WITHDRAWABLE = (
+    "A referral can only be withdrawn before it is acknowledged."
+)
+REFERRAL_NO_ROUTE = (
+    "No team in the receiving authority takes this referral. Call its front door."
+)
+REFERRAL_TRANSFER_SAME_AUTHORITY = "Choose a different local authority to transfer to."
+SHARE_ALREADY_ACTIVE = "This referral is already shared with that agency."
+SHARE_EXPIRY_IN_PAST = "The share must end in the future."
+SHARE_NOT_ACTIVE = "This share has already ended."
+CONCERN_ALREADY_REVIEWED = "This concern has already been reviewed."
+PERMISSION_DENIED = "You do not have permission to do that."
+REASON_REQUIRED = "Enter a reason."

@@ -1,0 +1,597 @@
+"""Children, concerns, referrals and what happens to them; the audit trail.
+
+Models hold data and invariants only. Every write goes through referrals.services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from agencies.models import Agency, LocalAuthority, Team
+from referrals.choices import CinCategory, Urgency
+from referrals.validators import validate_nhs_number, validate_upn
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    UNKNOWN = "unknown", "Not known"
+
+
+class Child(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    other_names = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    expected_date_of_birth = models.DateField(
+        null=True, blank=True, help_text="For an unborn child."
+    )
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    address = models.TextField(blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    nhs_number = models.CharField(
+        "NHS number", max_length=10, blank=True, validators=[validate_nhs_number]
+    )
+    upn = models.CharField("UPN", max_length=13, blank=True, validators=[validate_upn])
+    local_authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.PROTECT, related_name="children"
+    )
+    # The agency that first recorded the child; its members may find the child again.
+    created_by_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="children_recorded"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "children"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_of_birth__isnull=True)
+                | Q(expected_date_of_birth__isnull=True),
+                name="child_born_or_unborn",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["nhs_number"],
+                name="child_nhs_number",
+                condition=~Q(nhs_number=""),
+            ),
+            models.Index(
+                fields=["local_authority", "last_name", "date_of_birth"],
+                name="child_by_name_dob",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Deliberately not the name: str() ends up in logs and admin history.
+        return f"Child #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Concern(models.Model):
+    """A worry about a child, recorded inside one agency. Evidence: never edited once made."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "Awaiting review"
+        REVIEWED = "reviewed", "Reviewed"
+
+    class Outcome(models.TextChoices):
+        MONITOR = "monitor", "Monitor in school"
+        EARLY_HELP = "early_help", "Early help"
+        REFER = "refer", "Refer to children's social care"
+        NO_FURTHER_ACTION = "nfa", "No further action"
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="concerns"
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="concerns")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="concerns_raised",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    observed_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    what_happened = models.TextField()
+    childs_words = models.TextField("the child's own words", blank=True)
+    # Body map: a list of {"region": ..., "note": ...}.
+    injuries = models.JSONField(default=list, blank=True)
+    people_present = models.TextField(blank=True)
+    actions_taken = models.TextField(blank=True)
+    who_told = models.TextField(blank=True)
+    review_outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, blank=True
+    )
+    review_rationale = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="concerns_reviewed",
+        null=True,
+        blank=True,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [
+            ("review_concern", "Can review concerns and decide what happens next")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="new", reviewed_at__isnull=True)
+                | Q(status="reviewed", reviewed_at__isnull=False)
+                & ~Q(review_outcome="")
+                & ~Q(review_rationale=""),
+                name="concern_review_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["agency", "status", "created_at"], name="concern_review_queue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Concern #{self.pk}"
+
+
+class Referral(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        INFORMATION_REQUESTED = "information_requested", "Information requested"
+        INFORMATION_RECEIVED = "information_received", "Information received"
+        DECIDED = "decided", "Decided"
+        CLOSED = "closed", "Closed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        TRANSFERRED = "transferred", "Transferred"
+
+    class Consent(models.TextChoices):
+        GIVEN = "given", "Given"
+        REFUSED = "refused", "Refused"
+        NOT_SOUGHT = "not_sought", "Not sought"
+
+    class ParentsAware(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNKNOWN = "unknown", "Not known"
+
+    # Statuses whose clocks still run, so the escalation sweep looks at them.
+    AWAITING = (
+        Status.SUBMITTED,
+        Status.ACKNOWLEDGED,
+        Status.INFORMATION_REQUESTED,
+        Status.INFORMATION_RECEIVED,
+    )
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="referrals")
+    referring_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="referrals_made",
+        null=True,
+        blank=True,
+        help_text="Empty when an agency system submitted it over the API.",
+    )
+    referrer_name = models.CharField(max_length=200)
+    referrer_phone = models.CharField(max_length=32, blank=True)
+    referrer_email = models.EmailField(blank=True)
+    cin_referral_source = models.CharField("CIN referral source", max_length=4)
+    local_authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.PROTECT, related_name="referrals_received"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="referrals", null=True, blank=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="referrals_owned",
+        null=True,
+        blank=True,
+    )
+    concerns = models.ManyToManyField(Concern, related_name="referrals", blank=True)
+    transferred_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="transferred_to",
+        null=True,
+        blank=True,
+    )
+
+    urgency = models.CharField(max_length=16, choices=Urgency.choices)
+    # Immediate risk first in every queue: an indexable rank, never computed per row in Python.
+    urgency_rank = models.GeneratedField(
+        expression=Case(
+            When(urgency=Urgency.IMMEDIATE, then=Value(0)),
+            When(urgency=Urgency.URGENT, then=Value(1)),
+            default=Value(2),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    category = models.CharField(
+        "category of abuse", max_length=16, choices=CinCategory.choices, blank=True
+    )
+    factors = models.JSONField(default=list, blank=True)
+    reason = models.TextField("what worries the referrer")
+    desired_outcome = models.TextField("what the referrer wants to happen", blank=True)
+    consent = models.CharField(max_length=16, choices=Consent.choices)
+    consent_reason = models.TextField(blank=True)
+    parents_aware = models.CharField(
+        max_length=8, choices=ParentsAware.choices, default=ParentsAware.UNKNOWN
+    )
+
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.DRAFT
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+    acknowledge_due_at = models.DateTimeField(null=True, blank=True)
+    decision_due_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    # When the sweep should next look at this referral; empty when no clock is running.
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [
+            ("acknowledge_referral", "Can claim and acknowledge referrals"),
+            ("decide_referral", "Can decide referrals"),
+            ("share_referral", "Can share referrals with partner agencies"),
+            ("transfer_referral", "Can transfer referrals to another authority"),
+            ("reassign_referral", "Can reassign referrals"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consent="given") | ~Q(consent_reason=""),
+                name="referral_consent_reason_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(
+                    submitted_at__isnull=False,
+                    acknowledge_due_at__isnull=False,
+                    decision_due_at__isnull=False,
+                    team__isnull=False,
+                ),
+                name="referral_submitted_has_clock",
+            ),
+        ]
+        indexes = [
+            # The team queue: immediate risk first, then the earliest deadline.
+            models.Index(
+                fields=["team", "urgency_rank", "decision_due_at", "id"],
+                name="referral_team_queue",
+            ),
+            # The escalation sweep: only rows whose clocks are still running.
+            models.Index(
+                fields=["next_escalation_at"],
+                name="referral_escalation_due",
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "acknowledged",
+                        "information_requested",
+                        "information_received",
+                    ]
+                ),
+            ),
+            # Incremental pulls over the API: a cursor on (updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="referral_updated_cursor"),
+            models.Index(
+                fields=["referring_agency", "created_at"], name="referral_by_referrer"
+            ),
+            models.Index(
+                fields=["local_authority", "created_at"], name="referral_by_authority"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.pk}"
+
+
+class ReferralUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)
+
+
+class ReferralGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)
+
+
+class ReferralEvent(models.Model):
+    """The referral's timeline, and so part of the child's chronology."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Draft started"
+        SUBMITTED = "submitted", "Submitted"
+        CLAIMED = "claimed", "Claimed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        INFORMATION_REQUESTED = "information_requested", "Information requested"
+        INFORMATION_RECEIVED = "information_received", "Information received"
+        MESSAGE = "message", "Message"
+        NOTE = "note", "Internal note"
+        DECIDED = "decided", "Decision"
+        FEEDBACK = "feedback", "Feedback sent"
+        ESCALATED = "escalated", "Escalated"
+        SHARED = "shared", "Shared"
+        SHARE_REVOKED = "share_revoked", "Share revoked"
+        REASSIGNED = "reassigned", "Reassigned"
+        TRANSFERRED = "transferred", "Transferred"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        CLOSED = "closed", "Closed"
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    text = models.TextField(blank=True)
+    # Internal notes are for the receiving team only, never partners or the referrer.
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [
+            models.Index(fields=["referral", "created_at"], name="event_timeline")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on referral #{self.referral_id}"
+
+
+class Decision(models.Model):
+    class Outcome(models.TextChoices):
+        NO_FURTHER_ACTION = "nfa", "No further action"
+        UNIVERSAL_SERVICES = "universal", "Universal services or signposting"
+        EARLY_HELP = "early_help", "Early help"
+        SECTION_17 = "s17", "Section 17 child in need assessment"
+        SECTION_47 = "s47", "Section 47 strategy discussion"
+        IMMEDIATE_PROTECTION = "immediate_protection", "Immediate protection"
+        POLICE = "police", "Referred to police"
+        TRANSFER = "transfer", "Transfer to another authority"
+
+    referral = models.OneToOneField(
+        Referral, on_delete=models.CASCADE, related_name="decision"
+    )
+    outcome = models.CharField(max_length=24, choices=Outcome.choices)
+    rationale = models.TextField()
+    feedback = models.TextField(help_text="Sent to the referrer.")
+    category = models.CharField(max_length=16, choices=CinCategory.choices, blank=True)
+    factors = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(rationale="") & ~Q(feedback=""), name="decision_explained"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Decision on referral #{self.referral_id}"
+
+
+class Share(models.Model):
+    """A referral shared with another agency: the only place object-level grants are made."""
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="shares"
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="shares_received"
+    )
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "agency"],
+                condition=Q(revoked_at__isnull=True),
+                name="share_one_active_per_agency",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="share_reason_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.referral_id} shared with {self.agency}"
+
+
+class Clock(models.TextChoices):
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    DECIDE = "decide", "Decide"
+
+
+class Escalation(models.Model):
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="escalations"
+    )
+    clock = models.CharField(max_length=16, choices=Clock.choices)
+    level = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "clock", "level"], name="escalation_once_per_level"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__gte=1), name="escalation_level_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.referral_id}: {self.clock} level {self.level}"
+
+
+class Notification(models.Model):
+    """Outbox: one row per recipient and channel, sent by the relay task."""
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In the app"
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    # Subject and body never hold a child's personal data: they link to the record.
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    referral = models.ForeignKey(
+        Referral,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    escalation = models.ForeignKey(
+        Escalation,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notification_relay_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(
+                fields=["recipient", "channel", "read_at"], name="notification_inbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification #{self.pk} ({self.channel})"
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    LIST = "list", "Listed"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    SUBMIT = "submit", "Submitted"
+    REVIEW = "review", "Reviewed"
+    CLAIM = "claim", "Claimed"
+    ACKNOWLEDGE = "acknowledge", "Acknowledged"
+    REQUEST_INFORMATION = "request_information", "Requested information"
+    PROVIDE_INFORMATION = "provide_information", "Provided information"
+    DECIDE = "decide", "Decided"
+    CLOSE = "close", "Closed"
+    WITHDRAW = "withdraw", "Withdrew"
+    TRANSFER = "transfer", "Transferred"
+    SHARE = "share", "Shared"
+    REVOKE_SHARE = "revoke_share", "Revoked a share"
+    ESCALATE = "escalate", "Escalated"
+    DOWNLOAD = "download", "Downloaded"
+    DENIED = "denied", "Denied access"
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed to sign in"
+    SIGN_OUT = "sign_out", "Signed out"
+
+
+class AuditEvent(models.Model):
+    """Append-only: who did or saw what, when, from where. Never personal data in `data`."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    # For machine clients and the system itself, what acted when no person did.
+    actor_label = models.CharField(max_length=200, blank=True)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [
+            models.Index(
+                fields=["target_type", "target_id", "id"], name="audit_by_target"
+            ),
+            models.Index(fields=["actor", "id"], name="audit_by_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}#{self.target_id}"

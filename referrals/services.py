@@ -1,0 +1,890 @@
+"""Every write to children, concerns and referrals.
+
+Each state change re-reads its row under a lock, checks the state, writes the change, its
+timeline event and its audit row in one transaction, and schedules side effects on commit.
+Notifications are outbox rows written in that same transaction; the relay sends them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agencies.models import (
+    SAFEGUARDING_LEAD_ROLES,
+    TEAM_ROLES,
+    Agency,
+    LocalAuthority,
+    Membership,
+    RoutingRule,
+    Team,
+    User,
+)
+from referrals import errors
+from referrals.audit import audit_record
+from referrals.clock import WorkingCalendar, referral_deadlines
+from referrals.errors import ApplicationError
+from referrals.models import (
+    AuditAction,
+    Child,
+    Concern,
+    Decision,
+    Notification,
+    Referral,
+    ReferralEvent,
+    Share,
+)
+from referrals.permissions import user_has_capability
+
+logger = logging.getLogger(__name__)
+
+
+# Notifications -----------------------------------------------------------------------------
+
+
+def _relay_soon() -> None:
+    """Ask a worker to send the outbox now; the periodic relay catches it if this is lost."""
+    from referrals.tasks import notifications_relay_task
+
+    try:
+        notifications_relay_task.apply_async(retry=False)
+    except Exception:  # noqa: BLE001 - the broker being down must never fail a committed write
+        logger.warning(
+            "Could not queue the notification relay; the periodic relay will send."
+        )
+
+
+def notifications_create(
+    *,
+    recipients: Iterable[User],
+    subject: str,
+    body: str,
+    referral: Referral | None = None,
+    escalation: Any = None,
+    channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
+) -> list[Notification]:
+    """Queue one notification per recipient and channel. Never put a child's name in them."""
+    now = timezone.now()
+    rows = [
+        Notification(
+            recipient=recipient,
+            channel=channel,
+            subject=subject,
+            body=body,
+            referral=referral,
+            escalation=escalation,
+            next_attempt_at=now,
+        )
+        for recipient in {r.pk: r for r in recipients if r.is_active}.values()
+        for channel in channels
+    ]
+    created = Notification.objects.bulk_create(rows)
+    if created:
+        transaction.on_commit(_relay_soon)
+    return created
+
+
+def _team_members(team: Team | None) -> list[User]:
+    if team is None:
+        return []
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__team=team, memberships__role__in=TEAM_ROLES
+        ).distinct()
+    )
+
+
+def _referrer_recipients(referral: Referral) -> list[User]:
+    """The person who referred and their agency's safeguarding leads."""
+    people = list(
+        User.objects.filter(
+            is_active=True,
+            memberships__agency_id=referral.referring_agency_id,
+            memberships__role__in=SAFEGUARDING_LEAD_ROLES,
+        ).distinct()
+    )
+    if referral.referrer is not None:
+        people.append(referral.referrer)
+    return people
+
+
+def _event(
+    referral: Referral,
+    kind: str,
+    *,
+    actor: User | None,
+    text: str = "",
+    is_internal: bool = False,
+    agency: Agency | None = None,
+) -> ReferralEvent:
+    return ReferralEvent.objects.create(
+        referral=referral,
+        kind=kind,
+        actor=actor,
+        text=text,
+        is_internal=is_internal,
+        agency=agency,
+    )
+
+
+def _require(condition: bool, message: str, *, code: str = "invalid") -> None:
+    if not condition:
+        raise ApplicationError(message, code=code)
+
+
+def _require_capability(user: User, capability: str, agency: Agency | None) -> None:
+    _require(
+        user_has_capability(user=user, capability=capability, agency=agency),
+        errors.PERMISSION_DENIED,
+        code="permission_denied",
+    )
+
+
+def _receiving_agency(referral: Referral) -> Agency | None:
+    return referral.team.agency if referral.team_id and referral.team else None
+
+
+def _locked(referral: Referral) -> Referral:
+    return (
+        Referral.objects.select_for_update()
+        .select_related("team__agency")
+        .get(pk=referral.pk)
+    )
+
+
+# Children and concerns ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def child_create(*, user: User, agency: Agency, **fields: Any) -> Child:
+    """Record a child that no agency has recorded before."""
+    child = Child(created_by_agency=agency, **fields)
+    child.local_authority_id = (
+        fields.get("local_authority_id") or agency.local_authority_id
+    )
+    child.full_clean()
+    child.save()
+    audit_record(actor=user, action=AuditAction.CREATE, target=child, agency=agency)
+    return child
+
+
+@transaction.atomic
+def concern_create(
+    *, user: User, agency: Agency, child: Child, **fields: Any
+) -> Concern:
+    """Record a concern; the agency's safeguarding leads are told it needs review."""
+    _require_capability(user, "referrals.add_concern", agency)
+    concern = Concern(agency=agency, child=child, raised_by=user, **fields)
+    concern.full_clean()
+    concern.save()
+    audit_record(actor=user, action=AuditAction.CREATE, target=concern, agency=agency)
+    leads = User.objects.filter(
+        is_active=True,
+        memberships__agency=agency,
+        memberships__role__in=SAFEGUARDING_LEAD_ROLES,
+    ).distinct()
+    notifications_create(
+        recipients=leads,
+        subject="A new concern needs your review",
+        body=f"Concern #{concern.pk} was recorded and needs review.",
+        channels=(Notification.Channel.IN_APP,),
+    )
+    return concern
+
+
+@transaction.atomic
+def concern_review(
+    *, concern: Concern, user: User, outcome: str, rationale: str
+) -> Concern:
+    """The DSL's decision on a concern, with the reason (also when not referring)."""
+    concern = Concern.objects.select_for_update().get(pk=concern.pk)
+    _require_capability(user, "referrals.review_concern", concern.agency)
+    _require(
+        concern.status == Concern.Status.NEW,
+        errors.CONCERN_ALREADY_REVIEWED,
+        code="state",
+    )
+    _require(bool(rationale.strip()), errors.REASON_REQUIRED)
+    concern.status = Concern.Status.REVIEWED
+    concern.review_outcome = outcome
+    concern.review_rationale = rationale
+    concern.reviewed_by = user
+    concern.reviewed_at = timezone.now()
+    concern.full_clean()
+    concern.save()
+    audit_record(
+        actor=user,
+        action=AuditAction.REVIEW,
+        target=concern,
+        agency=concern.agency,
+        data={"outcome": outcome},
+    )
+    return concern
+
+
+# Referrals: making one ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    user: User | None,
+    agency: Agency,
+    child: Child,
+    concerns: Iterable[Concern] = (),
+    local_authority: LocalAuthority | None = None,
+    actor_label: str = "",
+    **fields: Any,
+) -> Referral:
+    """Start a draft referral to the child's (or the given) local authority."""
+    if user is not None:
+        _require_capability(user, "referrals.add_referral", agency)
+    referral = Referral(
+        child=child,
+        referring_agency=agency,
+        referrer=user,
+        local_authority=local_authority or child.local_authority,
+        cin_referral_source=agency.cin_referral_source,
+        status=Referral.Status.DRAFT,
+        **fields,
+    )
+    if user is not None:
+        referral.referrer_name = referral.referrer_name or str(user)
+        referral.referrer_email = referral.referrer_email or user.email
+        referral.referrer_phone = referral.referrer_phone or user.phone
+    referral.full_clean(exclude=["team"])
+    referral.save()
+    referral.concerns.set(concerns)
+    _event(referral, ReferralEvent.Kind.CREATED, actor=user, agency=agency)
+    audit_record(
+        actor=user,
+        action=AuditAction.CREATE,
+        target=referral,
+        agency=agency,
+        actor_label=actor_label,
+    )
+    return referral
+
+
+def _child_age(child: Child, on: datetime.date) -> int | None:
+    if child.date_of_birth is None:
+        return None if child.expected_date_of_birth is None else 0
+    born = child.date_of_birth
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def referral_route(*, referral: Referral, at: datetime.datetime) -> Team:
+    """The receiving team: the first of the authority's routing rules that matches."""
+    authority = referral.local_authority
+    in_hours = WorkingCalendar(authority).is_working_time(at)
+    age = _child_age(referral.child, at.date())
+    rules = (
+        RoutingRule.objects.filter(local_authority=authority, is_active=True)
+        .filter(Q(urgency="") | Q(urgency=referral.urgency))
+        .filter(Q(category="") | Q(category=referral.category))
+        .exclude(out_of_hours=RoutingRule.OutOfHours.IN_HOURS if not in_hours else "-")
+        .exclude(out_of_hours=RoutingRule.OutOfHours.OUT_OF_HOURS if in_hours else "-")
+        .select_related("team")
+        .order_by("position", "id")
+    )
+    for rule in rules:
+        if age is not None and rule.min_age is not None and age < rule.min_age:
+            continue
+        if age is not None and rule.max_age is not None and age > rule.max_age:
+            continue
+        return rule.team
+    raise ApplicationError(errors.REFERRAL_NO_ROUTE, code="no_route")
+
+
+def _start_clocks(referral: Referral, now: datetime.datetime) -> None:
+    referral.team = referral_route(referral=referral, at=now)
+    deadlines = referral_deadlines(
+        authority=referral.local_authority, urgency=referral.urgency, received_at=now
+    )
+    referral.submitted_at = now
+    referral.acknowledge_due_at = deadlines.acknowledge_due_at
+    referral.decision_due_at = deadlines.decision_due_at
+    referral.next_escalation_at = deadlines.acknowledge_due_at
+    referral.escalation_level = 0
+
+
+@transaction.atomic
+def referral_submit(
+    *, referral: Referral, user: User | None, actor_label: str = ""
+) -> Referral:
+    """Send a draft to the receiving authority: route it, start its clocks, tell the team."""
+    referral = _locked(referral)
+    _require(
+        referral.status == Referral.Status.DRAFT,
+        errors.REFERRAL_NOT_DRAFT,
+        code="state",
+    )
+    now = timezone.now()
+    _start_clocks(referral, now)
+    referral.status = Referral.Status.SUBMITTED
+    referral.full_clean()
+    referral.save()
+    _event(
+        referral,
+        ReferralEvent.Kind.SUBMITTED,
+        actor=user,
+        agency=referral.referring_agency,
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SUBMIT,
+        target=referral,
+        agency=referral.referring_agency,
+        actor_label=actor_label,
+        data={"team": referral.team_id, "urgency": referral.urgency},
+    )
+    notifications_create(
+        recipients=_team_members(referral.team),
+        subject="A new referral is in your queue",
+        body=f"Referral #{referral.pk} ({referral.get_urgency_display()}) needs acknowledging.",
+        referral=referral,
+    )
+    return referral
+
+
+# Referrals: the front door's work ----------------------------------------------------------
+
+
+@transaction.atomic
+def referral_claim(*, referral: Referral, user: User) -> Referral:
+    """Take ownership; exactly one owner however many click at once."""
+    referral = _locked(referral)
+    _require_capability(
+        user, "referrals.acknowledge_referral", _receiving_agency(referral)
+    )
+    _require(
+        referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state"
+    )
+    if referral.owner_id == user.pk:
+        return referral
+    _require(
+        referral.owner_id is None, errors.REFERRAL_ALREADY_CLAIMED, code="conflict"
+    )
+    referral.owner = user
+    referral.save(update_fields=["owner", "updated_at"])
+    _event(
+        referral,
+        ReferralEvent.Kind.CLAIMED,
+        actor=user,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(actor=user, action=AuditAction.CLAIM, target=referral)
+    return referral
+
+
+@transaction.atomic
+def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
+    """Mark a submitted referral as received; stops the acknowledgement clock."""
+    referral = _locked(referral)
+    _require_capability(
+        user, "referrals.acknowledge_referral", _receiving_agency(referral)
+    )
+    _require(
+        referral.status == Referral.Status.SUBMITTED,
+        errors.REFERRAL_NOT_AWAITING_ACKNOWLEDGEMENT,
+        code="state",
+    )
+    _require(
+        referral.owner_id in (None, user.pk),
+        errors.REFERRAL_ALREADY_CLAIMED,
+        code="conflict",
+    )
+    referral.status = Referral.Status.ACKNOWLEDGED
+    referral.acknowledged_at = timezone.now()
+    referral.owner = user
+    referral.next_escalation_at = referral.decision_due_at
+    referral.save(
+        update_fields=[
+            "status",
+            "acknowledged_at",
+            "owner",
+            "next_escalation_at",
+            "updated_at",
+        ]
+    )
+    _event(
+        referral,
+        ReferralEvent.Kind.ACKNOWLEDGED,
+        actor=user,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(actor=user, action=AuditAction.ACKNOWLEDGE, target=referral)
+    notifications_create(
+        recipients=_referrer_recipients(referral),
+        subject="Your referral has been received",
+        body=f"Referral #{referral.pk} has been acknowledged by the front door.",
+        referral=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_request_information(
+    *, referral: Referral, user: User, message: str
+) -> Referral:
+    """Ask the referrer for more; the decision clock keeps running."""
+    referral = _locked(referral)
+    _require_capability(
+        user, "referrals.acknowledge_referral", _receiving_agency(referral)
+    )
+    _require(
+        referral.status
+        in (Referral.Status.ACKNOWLEDGED, Referral.Status.INFORMATION_RECEIVED),
+        errors.REFERRAL_NOT_OPEN,
+        code="state",
+    )
+    _require(bool(message.strip()), errors.REASON_REQUIRED)
+    referral.status = Referral.Status.INFORMATION_REQUESTED
+    referral.save(update_fields=["status", "updated_at"])
+    _event(
+        referral,
+        ReferralEvent.Kind.INFORMATION_REQUESTED,
+        actor=user,
+        text=message,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(actor=user, action=AuditAction.REQUEST_INFORMATION, target=referral)
+    notifications_create(
+        recipients=_referrer_recipients(referral),
+        subject="The front door has asked for more information",
+        body=f"Referral #{referral.pk}: please sign in and answer the question.",
+        referral=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_provide_information(
+    *, referral: Referral, user: User, message: str
+) -> Referral:
+    """The referrer's answer puts the referral back in the queue."""
+    referral = _locked(referral)
+    _require(
+        referral.status == Referral.Status.INFORMATION_REQUESTED,
+        errors.REFERRAL_NOT_AWAITING_INFORMATION,
+        code="state",
+    )
+    _require(bool(message.strip()), errors.REASON_REQUIRED)
+    referral.status = Referral.Status.INFORMATION_RECEIVED
+    referral.save(update_fields=["status", "updated_at"])
+    _event(
+        referral,
+        ReferralEvent.Kind.INFORMATION_RECEIVED,
+        actor=user,
+        text=message,
+        agency=referral.referring_agency,
+    )
+    audit_record(actor=user, action=AuditAction.PROVIDE_INFORMATION, target=referral)
+    recipients = [referral.owner] if referral.owner else _team_members(referral.team)
+    notifications_create(
+        recipients=recipients,
+        subject="The referrer has answered",
+        body=f"Referral #{referral.pk} has new information.",
+        referral=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_decide(
+    *,
+    referral: Referral,
+    user: User,
+    outcome: str,
+    rationale: str,
+    feedback: str,
+    category: str = "",
+    factors: Sequence[str] = (),
+) -> Referral:
+    """Record the response; stops the decision clock and sends the referrer the feedback."""
+    referral = _locked(referral)
+    _require_capability(user, "referrals.decide_referral", _receiving_agency(referral))
+    _require(
+        referral.status
+        in (
+            Referral.Status.ACKNOWLEDGED,
+            Referral.Status.INFORMATION_REQUESTED,
+            Referral.Status.INFORMATION_RECEIVED,
+        ),
+        errors.REFERRAL_NOT_DECIDABLE,
+        code="state",
+    )
+    _require(bool(rationale.strip()) and bool(feedback.strip()), errors.REASON_REQUIRED)
+    now = timezone.now()
+    decision = Decision(
+        referral=referral,
+        outcome=outcome,
+        rationale=rationale,
+        feedback=feedback,
+        category=category,
+        factors=list(factors),
+        decided_by=user,
+        decided_at=now,
+    )
+    decision.full_clean()
+    decision.save()
+    referral.status = Referral.Status.DECIDED
+    referral.decided_at = now
+    referral.next_escalation_at = None
+    if category:
+        referral.category = category
+    if factors:
+        referral.factors = sorted(set(referral.factors) | set(factors))
+    referral.save(
+        update_fields=[
+            "status",
+            "decided_at",
+            "next_escalation_at",
+            "category",
+            "factors",
+            "updated_at",
+        ]
+    )
+    agency = _receiving_agency(referral)
+    _event(
+        referral,
+        ReferralEvent.Kind.DECIDED,
+        actor=user,
+        text=rationale,
+        is_internal=True,
+        agency=agency,
+    )
+    _event(
+        referral, ReferralEvent.Kind.FEEDBACK, actor=user, text=feedback, agency=agency
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.DECIDE,
+        target=referral,
+        data={"outcome": outcome},
+    )
+    notifications_create(
+        recipients=_referrer_recipients(referral),
+        subject="The outcome of your referral",
+        body=f"Referral #{referral.pk} has been decided. Sign in to read the feedback.",
+        referral=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_close(*, referral: Referral, user: User) -> Referral:
+    referral = _locked(referral)
+    _require_capability(user, "referrals.decide_referral", _receiving_agency(referral))
+    _require(
+        referral.status == Referral.Status.DECIDED,
+        errors.REFERRAL_NOT_CLOSABLE,
+        code="state",
+    )
+    referral.status = Referral.Status.CLOSED
+    referral.closed_at = timezone.now()
+    referral.save(update_fields=["status", "closed_at", "updated_at"])
+    _event(
+        referral,
+        ReferralEvent.Kind.CLOSED,
+        actor=user,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(actor=user, action=AuditAction.CLOSE, target=referral)
+    return referral
+
+
+@transaction.atomic
+def referral_withdraw(*, referral: Referral, user: User, reason: str) -> Referral:
+    """The referrer takes a referral back, before the front door has acknowledged it."""
+    referral = _locked(referral)
+    is_referrer = (
+        referral.referrer_id == user.pk
+        or Membership.objects.filter(
+            user=user,
+            agency_id=referral.referring_agency_id,
+            role__in=SAFEGUARDING_LEAD_ROLES,
+        ).exists()
+    )
+    _require(is_referrer, errors.PERMISSION_DENIED, code="permission_denied")
+    _require(
+        referral.status in (Referral.Status.DRAFT, Referral.Status.SUBMITTED),
+        errors.REFERRAL_NOT_WITHDRAWABLE,
+        code="state",
+    )
+    _require(bool(reason.strip()), errors.REASON_REQUIRED)
+    referral.status = Referral.Status.WITHDRAWN
+    referral.withdrawn_at = timezone.now()
+    referral.withdrawal_reason = reason
+    referral.next_escalation_at = None
+    referral.save(
+        update_fields=[
+            "status",
+            "withdrawn_at",
+            "withdrawal_reason",
+            "next_escalation_at",
+            "updated_at",
+        ]
+    )
+    _event(
+        referral,
+        ReferralEvent.Kind.WITHDRAWN,
+        actor=user,
+        text=reason,
+        agency=referral.referring_agency,
+    )
+    audit_record(actor=user, action=AuditAction.WITHDRAW, target=referral)
+    notifications_create(
+        recipients=_team_members(referral.team),
+        subject="A referral was withdrawn",
+        body=f"Referral #{referral.pk} was withdrawn by the referrer.",
+        referral=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_transfer(
+    *, referral: Referral, user: User, to_authority: LocalAuthority, reason: str
+) -> Referral:
+    """Move a referral to another authority's queue with fresh deadlines.
+
+    The original stays, marked transferred, so the sending team keeps read access to what it
+    did; the receiving authority gets a new referral linked to it.
+    """
+    referral = _locked(referral)
+    _require_capability(
+        user, "referrals.transfer_referral", _receiving_agency(referral)
+    )
+    _require(
+        referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state"
+    )
+    _require(
+        to_authority.pk != referral.local_authority_id,
+        errors.REFERRAL_TRANSFER_SAME_AUTHORITY,
+    )
+    _require(bool(reason.strip()), errors.REASON_REQUIRED)
+    now = timezone.now()
+    successor = Referral(
+        child=referral.child,
+        referring_agency=referral.referring_agency,
+        referrer=referral.referrer,
+        referrer_name=referral.referrer_name,
+        referrer_phone=referral.referrer_phone,
+        referrer_email=referral.referrer_email,
+        cin_referral_source=referral.cin_referral_source,
+        local_authority=to_authority,
+        transferred_from=referral,
+        urgency=referral.urgency,
+        category=referral.category,
+        factors=referral.factors,
+        reason=referral.reason,
+        desired_outcome=referral.desired_outcome,
+        consent=referral.consent,
+        consent_reason=referral.consent_reason,
+        parents_aware=referral.parents_aware,
+        status=Referral.Status.SUBMITTED,
+    )
+    _start_clocks(successor, now)
+    successor.save()
+    successor.concerns.set(referral.concerns.all())
+    referral.status = Referral.Status.TRANSFERRED
+    referral.next_escalation_at = None
+    referral.save(update_fields=["status", "next_escalation_at", "updated_at"])
+    agency = _receiving_agency(referral)
+    _event(
+        referral, ReferralEvent.Kind.TRANSFERRED, actor=user, text=reason, agency=agency
+    )
+    _event(
+        successor, ReferralEvent.Kind.SUBMITTED, actor=user, text=reason, agency=agency
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.TRANSFER,
+        target=referral,
+        data={"to": successor.pk},
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SUBMIT,
+        target=successor,
+        data={"from": referral.pk},
+    )
+    notifications_create(
+        recipients=_team_members(successor.team),
+        subject="A referral was transferred to your queue",
+        body=f"Referral #{successor.pk} was transferred from another authority.",
+        referral=successor,
+    )
+    return successor
+
+
+# Sharing -----------------------------------------------------------------------------------
+
+
+def agency_group(agency: Agency) -> Any:
+    """The agency's group for object permissions, made the first time it is needed."""
+    from django.contrib.auth.models import Group
+
+    if agency.group_id is None:
+        group, _ = Group.objects.get_or_create(name=f"agency:{agency.pk}")
+        Agency.objects.filter(pk=agency.pk).update(group=group)
+        agency.group = group
+    return agency.group
+
+
+@transaction.atomic
+def referral_share(
+    *,
+    referral: Referral,
+    user: User,
+    agency: Agency,
+    reason: str,
+    expires_at: datetime.datetime,
+) -> Share:
+    """Share a referral with a partner agency, with the reason recorded, until a date."""
+    referral = _locked(referral)
+    _require_capability(user, "referrals.share_referral", _receiving_agency(referral))
+    _require(bool(reason.strip()), errors.REASON_REQUIRED)
+    _require(expires_at > timezone.now(), errors.SHARE_EXPIRY_IN_PAST)
+    _require(
+        not Share.objects.filter(
+            referral=referral, agency=agency, revoked_at__isnull=True
+        ).exists(),
+        errors.SHARE_ALREADY_ACTIVE,
+        code="conflict",
+    )
+    share = Share.objects.create(
+        referral=referral,
+        agency=agency,
+        reason=reason,
+        expires_at=expires_at,
+        granted_by=user,
+    )
+    assign_perm("referrals.view_referral", agency_group(agency), referral)
+    referral.save(update_fields=["updated_at"])
+    _event(
+        referral,
+        ReferralEvent.Kind.SHARED,
+        actor=user,
+        text=reason,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SHARE,
+        target=referral,
+        data={"agency": agency.pk},
+    )
+    return share
+
+
+@transaction.atomic
+def share_revoke(*, share: Share, user: User | None) -> Share:
+    """End a share now (a person revoking it, or the expiry sweep when `user` is None)."""
+    share = (
+        Share.objects.select_for_update()
+        .select_related("referral", "agency")
+        .get(pk=share.pk)
+    )
+    _require(share.revoked_at is None, errors.SHARE_NOT_ACTIVE, code="state")
+    if user is not None:
+        _require_capability(
+            user, "referrals.share_referral", _receiving_agency(share.referral)
+        )
+    share.revoked_at = timezone.now()
+    share.revoked_by = user
+    share.save(update_fields=["revoked_at", "revoked_by"])
+    remove_perm("referrals.view_referral", agency_group(share.agency), share.referral)
+    Referral.objects.filter(pk=share.referral_id).update(updated_at=timezone.now())
+    _event(share.referral, ReferralEvent.Kind.SHARE_REVOKED, actor=user)
+    audit_record(
+        actor=user,
+        action=AuditAction.REVOKE_SHARE,
+        target=share.referral,
+        data={"agency": share.agency_id},
+    )
+    return share
+
+
+# The relay ---------------------------------------------------------------------------------
+
+RELAY_MAX_ATTEMPTS = 8
+# A claim older than this belongs to a worker that died mid-send: the row is taken again.
+RELAY_CLAIM_TIMEOUT = datetime.timedelta(minutes=5)
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    return datetime.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def notification_deliver(notification: Notification) -> None:
+    """Send one notification on its channel; in-app ones are delivered by being stored."""
+    if notification.channel == Notification.Channel.EMAIL:
+        from django.core.mail import send_mail
+        from django.conf import settings
+
+        send_mail(
+            subject=notification.subject,
+            message=f"{notification.body}\n\n{settings.SITE_URL}/",
+            from_email=None,
+            recipient_list=[notification.recipient.email],
+        )
+
+
+def notifications_relay(*, batch_size: int = 100) -> int:
+    """Send due notifications, claiming each with a compare-and-swap so none goes twice."""
+    now = timezone.now()
+    due = list(
+        Notification.objects.filter(
+            Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+            | Q(
+                status=Notification.Status.SENDING,
+                claimed_at__lt=now - RELAY_CLAIM_TIMEOUT,
+            )
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "status", "claimed_at")[:batch_size]
+    )
+    sent = 0
+    for pk, status, claimed_at in due:
+        claimed = Notification.objects.filter(
+            pk=pk, status=status, claimed_at=claimed_at
+        ).update(status=Notification.Status.SENDING, claimed_at=timezone.now())
+        if not claimed:
+            continue  # another relay took it first
+        notification = Notification.objects.select_related("recipient").get(pk=pk)
+        try:
+            notification_deliver(notification)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
+            attempts = notification.attempts + 1
+            failed = attempts >= RELAY_MAX_ATTEMPTS
+            Notification.objects.filter(pk=pk).update(
+                status=Notification.Status.FAILED
+                if failed
+                else Notification.Status.PENDING,
+                attempts=attempts,
+                next_attempt_at=timezone.now() + _backoff(attempts),
+                last_error=type(exc).__name__,
+            )
+            logger.warning(
+                "Notification %s failed (attempt %s): %s",
+                pk,
+                attempts,
+                type(exc).__name__,
+            )
+            continue
+        Notification.objects.filter(pk=pk).update(
+            status=Notification.Status.SENT,
+            sent_at=timezone.now(),
+            attempts=notification.attempts + 1,
+        )
+        sent += 1
+    return sent
