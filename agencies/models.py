@@ -26,16 +26,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(
-        self, email: str, password: str | None = None, **extra: Any
-    ) -> User:
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(
-        self, email: str, password: str | None = None, **extra: Any
-    ) -> User:
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra)
@@ -71,9 +67,7 @@ def _default_working_weekdays() -> list[int]:
 class LocalAuthority(models.Model):
     name = models.CharField(max_length=200, unique=True)
     ons_code = models.CharField("ONS code", max_length=9, unique=True)
-    nation = models.CharField(
-        max_length=3, choices=Nation.choices, default=Nation.ENGLAND
-    )
+    nation = models.CharField(max_length=3, choices=Nation.choices, default=Nation.ENGLAND)
     front_door_phone = models.CharField(
         max_length=32,
         blank=True,
@@ -120,9 +114,7 @@ class ClosureDay(models.Model):
     class Meta:
         ordering = ("date",)
         constraints = [
-            models.UniqueConstraint(
-                fields=["local_authority", "date"], name="closure_day_unique"
-            )
+            models.UniqueConstraint(fields=["local_authority", "date"], name="closure_day_unique")
         ]
 
     def __str__(self) -> str:
@@ -171,9 +163,7 @@ class Agency(models.Model):
         verbose_name_plural = "agencies"
         ordering = ("name",)
         constraints = [
-            models.UniqueConstraint(
-                fields=["local_authority", "name"], name="agency_name_unique"
-            ),
+            models.UniqueConstraint(fields=["local_authority", "name"], name="agency_name_unique"),
         ]
 
     def __str__(self) -> str:
@@ -196,9 +186,7 @@ class Team(models.Model):
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="teams")
     name = models.CharField(max_length=200)
-    kind = models.CharField(
-        max_length=16, choices=TeamKind.choices, default=TeamKind.TRIAGE
-    )
+    kind = models.CharField(max_length=16, choices=TeamKind.choices, default=TeamKind.TRIAGE)
     email = models.EmailField(blank=True)
 
     class Meta:
@@ -228,15 +216,22 @@ SAFEGUARDING_LEAD_ROLES = (Role.DSL, Role.DEPUTY_DSL)
 TEAM_ROLES = (Role.SOCIAL_WORKER, Role.TEAM_MANAGER)
 # Roles that see every referral their authority receives.
 AUTHORITY_WIDE_ROLES = (Role.SERVICE_MANAGER,)
+# Roles through which a referral shared with the agency is seen (not every member of staff).
+SHARE_RECIPIENT_ROLES = (
+    Role.DSL,
+    Role.DEPUTY_DSL,
+    Role.PARTNER_VIEWER,
+    Role.SOCIAL_WORKER,
+    Role.TEAM_MANAGER,
+    Role.SERVICE_MANAGER,
+)
 
 
 class Membership(models.Model):
     """A person's role in an agency, and for queue roles, in one of its teams."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    agency = models.ForeignKey(
-        Agency, on_delete=models.CASCADE, related_name="memberships"
-    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
     team = models.ForeignKey(
         Team,
         on_delete=models.CASCADE,
@@ -279,9 +274,7 @@ class RoutingRule(models.Model):
         LocalAuthority, on_delete=models.CASCADE, related_name="routing_rules"
     )
     position = models.PositiveIntegerField(default=100)
-    team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="routing_rules"
-    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="routing_rules")
     urgency = models.CharField(
         max_length=16,
         choices=Urgency.choices,

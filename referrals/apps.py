@@ -11,6 +11,4 @@ class ReferralsConfig(AppConfig):
     def ready(self) -> None:
         from referrals.permissions import roles_sync
 
-        post_migrate.connect(
-            roles_sync, sender=self, dispatch_uid="referrals.roles_sync"
-        )
+        post_migrate.connect(roles_sync, sender=self, dispatch_uid="referrals.roles_sync")

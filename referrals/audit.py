@@ -69,9 +69,7 @@ def audit_record_many(
     return AuditEvent.objects.bulk_create(events)
 
 
-def audit_denied(
-    *, actor: User | None, target_type: type[models.Model], target_id: Any
-) -> None:
+def audit_denied(*, actor: User | None, target_type: type[models.Model], target_id: Any) -> None:
     """Record an access that a selector refused (the person saw a 404)."""
     context = request_context.current()
     AuditEvent.objects.create(

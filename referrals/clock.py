@@ -95,9 +95,7 @@ def referral_deadlines(
             minutes=authority.immediate_acknowledge_minutes
         )
     else:
-        acknowledge = calendar.add_working_days(
-            received_at, authority.working_days_to_acknowledge
-        )
+        acknowledge = calendar.add_working_days(received_at, authority.working_days_to_acknowledge)
     return Deadlines(
         acknowledge_due_at=acknowledge.astimezone(datetime.UTC),
         decision_due_at=max(decide, acknowledge).astimezone(datetime.UTC),

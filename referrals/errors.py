@@ -15,22 +15,14 @@ class ApplicationError(Exception):
 
 
 REFERRAL_NOT_DRAFT = "This referral has already been submitted."
-REFERRAL_NOT_AWAITING_ACKNOWLEDGEMENT = (
-    "This referral is not waiting to be acknowledged."
-)
+REFERRAL_NOT_AWAITING_ACKNOWLEDGEMENT = "This referral is not waiting to be acknowledged."
 REFERRAL_ALREADY_CLAIMED = "Another social worker has already claimed this referral."
 REFERRAL_NOT_OPEN = "This referral is not open for that action."
-REFERRAL_NOT_AWAITING_INFORMATION = (
-    "No information has been requested on this referral."
-)
+REFERRAL_NOT_AWAITING_INFORMATION = "No information has been requested on this referral."
 REFERRAL_NOT_DECIDABLE = "This referral cannot be decided in its current state."
 REFERRAL_NOT_CLOSABLE = "Only a decided referral can be closed."
-REFERRAL_NOT_WITHDRAWABLE = (
-    "A referral can only be withdrawn before it is acknowledged."
-)
-REFERRAL_NO_ROUTE = (
-    "No team in the receiving authority takes this referral. Call its front door."
-)
+REFERRAL_NOT_WITHDRAWABLE = "A referral can only be withdrawn before it is acknowledged."
+REFERRAL_NO_ROUTE = "No team in the receiving authority takes this referral. Call its front door."
 REFERRAL_TRANSFER_SAME_AUTHORITY = "Choose a different local authority to transfer to."
 SHARE_ALREADY_ACTIVE = "This referral is already shared with that agency."
 SHARE_EXPIRY_IN_PAST = "The share must end in the future."

@@ -50,8 +50,7 @@ class Child(models.Model):
         verbose_name_plural = "children"
         constraints = [
             models.CheckConstraint(
-                condition=Q(date_of_birth__isnull=True)
-                | Q(expected_date_of_birth__isnull=True),
+                condition=Q(date_of_birth__isnull=True) | Q(expected_date_of_birth__isnull=True),
                 name="child_born_or_unborn",
             ),
         ]
@@ -89,9 +88,7 @@ class Concern(models.Model):
         REFER = "refer", "Refer to children's social care"
         NO_FURTHER_ACTION = "nfa", "No further action"
 
-    agency = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, related_name="concerns"
-    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="concerns")
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="concerns")
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -109,9 +106,7 @@ class Concern(models.Model):
     people_present = models.TextField(blank=True)
     actions_taken = models.TextField(blank=True)
     who_told = models.TextField(blank=True)
-    review_outcome = models.CharField(
-        max_length=16, choices=Outcome.choices, blank=True
-    )
+    review_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     review_rationale = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -125,9 +120,7 @@ class Concern(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        permissions = [
-            ("review_concern", "Can review concerns and decide what happens next")
-        ]
+        permissions = [("review_concern", "Can review concerns and decide what happens next")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="new", reviewed_at__isnull=True)
@@ -138,9 +131,7 @@ class Concern(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["agency", "status", "created_at"], name="concern_review_queue"
-            ),
+            models.Index(fields=["agency", "status", "created_at"], name="concern_review_queue"),
         ]
 
     def __str__(self) -> str:
@@ -238,9 +229,7 @@ class Referral(models.Model):
         max_length=8, choices=ParentsAware.choices, default=ParentsAware.UNKNOWN
     )
 
-    status = models.CharField(
-        max_length=24, choices=Status.choices, default=Status.DRAFT
-    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
     submitted_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -301,12 +290,8 @@ class Referral(models.Model):
             ),
             # Incremental pulls over the API: a cursor on (updated_at, id).
             models.Index(fields=["updated_at", "id"], name="referral_updated_cursor"),
-            models.Index(
-                fields=["referring_agency", "created_at"], name="referral_by_referrer"
-            ),
-            models.Index(
-                fields=["local_authority", "created_at"], name="referral_by_authority"
-            ),
+            models.Index(fields=["referring_agency", "created_at"], name="referral_by_referrer"),
+            models.Index(fields=["local_authority", "created_at"], name="referral_by_authority"),
         ]
 
     def __str__(self) -> str:
@@ -343,9 +328,7 @@ class ReferralEvent(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
         CLOSED = "closed", "Closed"
 
-    referral = models.ForeignKey(
-        Referral, on_delete=models.CASCADE, related_name="events"
-    )
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -364,9 +347,7 @@ class ReferralEvent(models.Model):
 
     class Meta:
         ordering = ("created_at", "id")
-        indexes = [
-            models.Index(fields=["referral", "created_at"], name="event_timeline")
-        ]
+        indexes = [models.Index(fields=["referral", "created_at"], name="event_timeline")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on referral #{self.referral_id}"
@@ -383,9 +364,7 @@ class Decision(models.Model):
         POLICE = "police", "Referred to police"
         TRANSFER = "transfer", "Transfer to another authority"
 
-    referral = models.OneToOneField(
-        Referral, on_delete=models.CASCADE, related_name="decision"
-    )
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="decision")
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
     rationale = models.TextField()
     feedback = models.TextField(help_text="Sent to the referrer.")
@@ -410,12 +389,8 @@ class Decision(models.Model):
 class Share(models.Model):
     """A referral shared with another agency: the only place object-level grants are made."""
 
-    referral = models.ForeignKey(
-        Referral, on_delete=models.CASCADE, related_name="shares"
-    )
-    agency = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, related_name="shares_received"
-    )
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="shares")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="shares_received")
     reason = models.TextField()
     expires_at = models.DateTimeField()
     granted_by = models.ForeignKey(
@@ -438,9 +413,7 @@ class Share(models.Model):
                 condition=Q(revoked_at__isnull=True),
                 name="share_one_active_per_agency",
             ),
-            models.CheckConstraint(
-                condition=~Q(reason=""), name="share_reason_required"
-            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="share_reason_required"),
         ]
 
     def __str__(self) -> str:
@@ -453,9 +426,7 @@ class Clock(models.TextChoices):
 
 
 class Escalation(models.Model):
-    referral = models.ForeignKey(
-        Referral, on_delete=models.CASCADE, related_name="escalations"
-    )
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="escalations")
     clock = models.CharField(max_length=16, choices=Clock.choices)
     level = models.PositiveSmallIntegerField()
     due_at = models.DateTimeField()
@@ -466,9 +437,7 @@ class Escalation(models.Model):
             models.UniqueConstraint(
                 fields=["referral", "clock", "level"], name="escalation_once_per_level"
             ),
-            models.CheckConstraint(
-                condition=Q(level__gte=1), name="escalation_level_positive"
-            ),
+            models.CheckConstraint(condition=Q(level__gte=1), name="escalation_level_positive"),
         ]
 
     def __str__(self) -> str:
@@ -509,9 +478,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
     )
-    status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.PENDING
-    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -527,9 +494,7 @@ class Notification(models.Model):
                 name="notification_relay_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),
-            models.Index(
-                fields=["recipient", "channel", "read_at"], name="notification_inbox"
-            ),
+            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
         ]
 
     def __str__(self) -> str:
@@ -559,6 +524,7 @@ class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", "Signed in"
     SIGN_IN_FAILED = "sign_in_failed", "Failed to sign in"
     SIGN_OUT = "sign_out", "Signed out"
+    MFA_ENROL = "mfa_enrol", "Enrolled an authenticator"
 
 
 class AuditEvent(models.Model):
@@ -587,9 +553,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ("id",)
         indexes = [
-            models.Index(
-                fields=["target_type", "target_id", "id"], name="audit_by_target"
-            ),
+            models.Index(fields=["target_type", "target_id", "id"], name="audit_by_target"),
             models.Index(fields=["actor", "id"], name="audit_by_actor"),
         ]
 

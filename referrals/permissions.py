@@ -68,16 +68,12 @@ def roles_sync(**_: Any) -> None:
         for name in perm_names:
             app_label, codename = name.split(".")
             perms.append(
-                Permission.objects.get(
-                    content_type__app_label=app_label, codename=codename
-                )
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
         group.permissions.set(perms)
 
 
-def user_has_capability(
-    *, user: User, capability: str, agency: Agency | None = None
-) -> bool:
+def user_has_capability(*, user: User, capability: str, agency: Agency | None = None) -> bool:
     """Whether any of the user's roles (in `agency`, when given) grants the permission."""
     if not user.is_authenticated or not user.is_active:
         return False

@@ -20,6 +20,7 @@ from django.http import Http404
 from agencies.models import (
     AUTHORITY_WIDE_ROLES,
     SAFEGUARDING_LEAD_ROLES,
+    SHARE_RECIPIENT_ROLES,
     TEAM_ROLES,
     AgencyKind,
     Membership,
@@ -71,7 +72,7 @@ def scope_for_user(user: User | Any) -> Scope:
     agency_ids, lead, teams, authorities, groups = set(), set(), set(), set(), set()
     for agency_id, role, team_id, kind, authority_id, group_id in rows:
         agency_ids.add(agency_id)
-        if group_id is not None:
+        if group_id is not None and role in SHARE_RECIPIENT_ROLES:
             groups.add(group_id)
         if role in SAFEGUARDING_LEAD_ROLES:
             lead.add(agency_id)
@@ -92,9 +93,9 @@ def scope_for_user(user: User | Any) -> Scope:
 
 def _receiving_q(scope: Scope) -> Q:
     """Referrals this person works as the receiving authority (never drafts)."""
-    return (
-        Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids)
-    ) & ~Q(status=Referral.Status.DRAFT)
+    return (Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids)) & ~Q(
+        status=Referral.Status.DRAFT
+    )
 
 
 def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
@@ -103,9 +104,7 @@ def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
     if scope.is_empty:
         return Referral.objects.none()
     visible = (
-        Q(referring_agency_id__in=scope.lead_agency_ids)
-        | Q(referrer=user)
-        | _receiving_q(scope)
+        Q(referring_agency_id__in=scope.lead_agency_ids) | Q(referrer=user) | _receiving_q(scope)
     )
     if scope.group_ids:
         shared = ReferralGroupObjectPermission.objects.filter(
@@ -122,9 +121,7 @@ def referral_get_for_user(*, user: User | Any, pk: Any) -> Referral:
     try:
         referral = (
             referral_list_for_user(user=user)
-            .select_related(
-                "child", "referring_agency", "local_authority", "team", "owner"
-            )
+            .select_related("child", "referring_agency", "local_authority", "team", "owner")
             .get(pk=pk)
         )
     except (Referral.DoesNotExist, ValueError, TypeError):
@@ -138,8 +135,7 @@ def referral_is_received_by(*, user: User | Any, referral: Referral) -> bool:
     """Whether the person works this referral for the receiving authority."""
     scope = scope_for_user(user)
     return referral.status != Referral.Status.DRAFT and (
-        referral.team_id in scope.team_ids
-        or referral.local_authority_id in scope.authority_ids
+        referral.team_id in scope.team_ids or referral.local_authority_id in scope.authority_ids
     )
 
 
@@ -152,9 +148,7 @@ def concern_list_for_user(*, user: User | Any) -> QuerySet[Concern]:
     scope = scope_for_user(user)
     if scope.is_empty:
         return Concern.objects.none()
-    referred = Referral.concerns.through.objects.filter(
-        concern_id=OuterRef("pk")
-    ).filter(
+    referred = Referral.concerns.through.objects.filter(concern_id=OuterRef("pk")).filter(
         Q(referral__team_id__in=scope.team_ids)
         | Q(referral__local_authority_id__in=scope.authority_ids),
         ~Q(referral__status=Referral.Status.DRAFT),
@@ -184,14 +178,10 @@ def child_list_for_user(*, user: User | Any) -> QuerySet[Child]:
     scope = scope_for_user(user)
     if scope.is_empty:
         return Child.objects.none()
-    concerns = Concern.objects.filter(
-        child_id=OuterRef("pk"), agency_id__in=scope.agency_ids
-    )
+    concerns = Concern.objects.filter(child_id=OuterRef("pk"), agency_id__in=scope.agency_ids)
     referrals = referral_list_for_user(user=user).filter(child_id=OuterRef("pk"))
     return Child.objects.filter(
-        Q(created_by_agency_id__in=scope.agency_ids)
-        | Exists(concerns)
-        | Exists(referrals)
+        Q(created_by_agency_id__in=scope.agency_ids) | Exists(concerns) | Exists(referrals)
     )
 
 

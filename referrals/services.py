@@ -56,9 +56,7 @@ def _relay_soon() -> None:
     try:
         notifications_relay_task.apply_async(retry=False)
     except Exception:  # noqa: BLE001 - the broker being down must never fail a committed write
-        logger.warning(
-            "Could not queue the notification relay; the periodic relay will send."
-        )
+        logger.warning("Could not queue the notification relay; the periodic relay will send.")
 
 
 def notifications_create(
@@ -86,8 +84,9 @@ def notifications_create(
         for channel in channels
     ]
     created = Notification.objects.bulk_create(rows)
-    if created:
-        transaction.on_commit(_relay_soon)
+    pending = transaction.get_connection().run_on_commit
+    if created and not any(callback is _relay_soon for _, callback, _ in pending):
+        transaction.on_commit(_relay_soon)  # once per transaction, however many rows
     return created
 
 
@@ -152,11 +151,7 @@ def _receiving_agency(referral: Referral) -> Agency | None:
 
 
 def _locked(referral: Referral) -> Referral:
-    return (
-        Referral.objects.select_for_update()
-        .select_related("team__agency")
-        .get(pk=referral.pk)
-    )
+    return Referral.objects.select_for_update().select_related("team__agency").get(pk=referral.pk)
 
 
 # Children and concerns ---------------------------------------------------------------------
@@ -166,9 +161,7 @@ def _locked(referral: Referral) -> Referral:
 def child_create(*, user: User, agency: Agency, **fields: Any) -> Child:
     """Record a child that no agency has recorded before."""
     child = Child(created_by_agency=agency, **fields)
-    child.local_authority_id = (
-        fields.get("local_authority_id") or agency.local_authority_id
-    )
+    child.local_authority_id = fields.get("local_authority_id") or agency.local_authority_id
     child.full_clean()
     child.save()
     audit_record(actor=user, action=AuditAction.CREATE, target=child, agency=agency)
@@ -176,9 +169,7 @@ def child_create(*, user: User, agency: Agency, **fields: Any) -> Child:
 
 
 @transaction.atomic
-def concern_create(
-    *, user: User, agency: Agency, child: Child, **fields: Any
-) -> Concern:
+def concern_create(*, user: User, agency: Agency, child: Child, **fields: Any) -> Concern:
     """Record a concern; the agency's safeguarding leads are told it needs review."""
     _require_capability(user, "referrals.add_concern", agency)
     concern = Concern(agency=agency, child=child, raised_by=user, **fields)
@@ -200,9 +191,7 @@ def concern_create(
 
 
 @transaction.atomic
-def concern_review(
-    *, concern: Concern, user: User, outcome: str, rationale: str
-) -> Concern:
+def concern_review(*, concern: Concern, user: User, outcome: str, rationale: str) -> Concern:
     """The DSL's decision on a concern, with the reason (also when not referring)."""
     concern = Concern.objects.select_for_update().get(pk=concern.pk)
     _require_capability(user, "referrals.review_concern", concern.agency)
@@ -317,16 +306,20 @@ def _start_clocks(referral: Referral, now: datetime.datetime) -> None:
 
 @transaction.atomic
 def referral_submit(
-    *, referral: Referral, user: User | None, actor_label: str = ""
+    *,
+    referral: Referral,
+    user: User | None,
+    actor_label: str = "",
+    received_at: datetime.datetime | None = None,
 ) -> Referral:
-    """Send a draft to the receiving authority: route it, start its clocks, tell the team."""
+    """Send a draft to the receiving authority: route it, start its clocks, tell the team.
+
+    `received_at` is for importing referrals received earlier (and the demo data); the
+    clocks run from it.
+    """
     referral = _locked(referral)
-    _require(
-        referral.status == Referral.Status.DRAFT,
-        errors.REFERRAL_NOT_DRAFT,
-        code="state",
-    )
-    now = timezone.now()
+    _require(referral.status == Referral.Status.DRAFT, errors.REFERRAL_NOT_DRAFT, code="state")
+    now = received_at or timezone.now()
     _start_clocks(referral, now)
     referral.status = Referral.Status.SUBMITTED
     referral.full_clean()
@@ -361,17 +354,11 @@ def referral_submit(
 def referral_claim(*, referral: Referral, user: User) -> Referral:
     """Take ownership; exactly one owner however many click at once."""
     referral = _locked(referral)
-    _require_capability(
-        user, "referrals.acknowledge_referral", _receiving_agency(referral)
-    )
-    _require(
-        referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state"
-    )
+    _require_capability(user, "referrals.acknowledge_referral", _receiving_agency(referral))
+    _require(referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state")
     if referral.owner_id == user.pk:
         return referral
-    _require(
-        referral.owner_id is None, errors.REFERRAL_ALREADY_CLAIMED, code="conflict"
-    )
+    _require(referral.owner_id is None, errors.REFERRAL_ALREADY_CLAIMED, code="conflict")
     referral.owner = user
     referral.save(update_fields=["owner", "updated_at"])
     _event(
@@ -388,9 +375,7 @@ def referral_claim(*, referral: Referral, user: User) -> Referral:
 def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
     """Mark a submitted referral as received; stops the acknowledgement clock."""
     referral = _locked(referral)
-    _require_capability(
-        user, "referrals.acknowledge_referral", _receiving_agency(referral)
-    )
+    _require_capability(user, "referrals.acknowledge_referral", _receiving_agency(referral))
     _require(
         referral.status == Referral.Status.SUBMITTED,
         errors.REFERRAL_NOT_AWAITING_ACKNOWLEDGEMENT,
@@ -431,17 +416,12 @@ def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
 
 
 @transaction.atomic
-def referral_request_information(
-    *, referral: Referral, user: User, message: str
-) -> Referral:
+def referral_request_information(*, referral: Referral, user: User, message: str) -> Referral:
     """Ask the referrer for more; the decision clock keeps running."""
     referral = _locked(referral)
-    _require_capability(
-        user, "referrals.acknowledge_referral", _receiving_agency(referral)
-    )
+    _require_capability(user, "referrals.acknowledge_referral", _receiving_agency(referral))
     _require(
-        referral.status
-        in (Referral.Status.ACKNOWLEDGED, Referral.Status.INFORMATION_RECEIVED),
+        referral.status in (Referral.Status.ACKNOWLEDGED, Referral.Status.INFORMATION_RECEIVED),
         errors.REFERRAL_NOT_OPEN,
         code="state",
     )
@@ -466,9 +446,7 @@ def referral_request_information(
 
 
 @transaction.atomic
-def referral_provide_information(
-    *, referral: Referral, user: User, message: str
-) -> Referral:
+def referral_provide_information(*, referral: Referral, user: User, message: str) -> Referral:
     """The referrer's answer puts the referral back in the queue."""
     referral = _locked(referral)
     _require(
@@ -561,9 +539,7 @@ def referral_decide(
         is_internal=True,
         agency=agency,
     )
-    _event(
-        referral, ReferralEvent.Kind.FEEDBACK, actor=user, text=feedback, agency=agency
-    )
+    _event(referral, ReferralEvent.Kind.FEEDBACK, actor=user, text=feedback, agency=agency)
     audit_record(
         actor=user,
         action=AuditAction.DECIDE,
@@ -660,12 +636,8 @@ def referral_transfer(
     did; the receiving authority gets a new referral linked to it.
     """
     referral = _locked(referral)
-    _require_capability(
-        user, "referrals.transfer_referral", _receiving_agency(referral)
-    )
-    _require(
-        referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state"
-    )
+    _require_capability(user, "referrals.transfer_referral", _receiving_agency(referral))
+    _require(referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state")
     _require(
         to_authority.pk != referral.local_authority_id,
         errors.REFERRAL_TRANSFER_SAME_AUTHORITY,
@@ -699,12 +671,8 @@ def referral_transfer(
     referral.next_escalation_at = None
     referral.save(update_fields=["status", "next_escalation_at", "updated_at"])
     agency = _receiving_agency(referral)
-    _event(
-        referral, ReferralEvent.Kind.TRANSFERRED, actor=user, text=reason, agency=agency
-    )
-    _event(
-        successor, ReferralEvent.Kind.SUBMITTED, actor=user, text=reason, agency=agency
-    )
+    _event(referral, ReferralEvent.Kind.TRANSFERRED, actor=user, text=reason, agency=agency)
+    _event(successor, ReferralEvent.Kind.SUBMITTED, actor=user, text=reason, agency=agency)
     audit_record(
         actor=user,
         action=AuditAction.TRANSFER,
@@ -789,16 +757,10 @@ def referral_share(
 @transaction.atomic
 def share_revoke(*, share: Share, user: User | None) -> Share:
     """End a share now (a person revoking it, or the expiry sweep when `user` is None)."""
-    share = (
-        Share.objects.select_for_update()
-        .select_related("referral", "agency")
-        .get(pk=share.pk)
-    )
+    share = Share.objects.select_for_update().select_related("referral", "agency").get(pk=share.pk)
     _require(share.revoked_at is None, errors.SHARE_NOT_ACTIVE, code="state")
     if user is not None:
-        _require_capability(
-            user, "referrals.share_referral", _receiving_agency(share.referral)
-        )
+        _require_capability(user, "referrals.share_referral", _receiving_agency(share.referral))
     share.revoked_at = timezone.now()
     share.revoked_by = user
     share.save(update_fields=["revoked_at", "revoked_by"])
@@ -828,8 +790,8 @@ def _backoff(attempts: int) -> datetime.timedelta:
 def notification_deliver(notification: Notification) -> None:
     """Send one notification on its channel; in-app ones are delivered by being stored."""
     if notification.channel == Notification.Channel.EMAIL:
-        from django.core.mail import send_mail
         from django.conf import settings
+        from django.core.mail import send_mail
 
         send_mail(
             subject=notification.subject,
@@ -855,9 +817,9 @@ def notifications_relay(*, batch_size: int = 100) -> int:
     )
     sent = 0
     for pk, status, claimed_at in due:
-        claimed = Notification.objects.filter(
-            pk=pk, status=status, claimed_at=claimed_at
-        ).update(status=Notification.Status.SENDING, claimed_at=timezone.now())
+        claimed = Notification.objects.filter(pk=pk, status=status, claimed_at=claimed_at).update(
+            status=Notification.Status.SENDING, claimed_at=timezone.now()
+        )
         if not claimed:
             continue  # another relay took it first
         notification = Notification.objects.select_related("recipient").get(pk=pk)
@@ -867,9 +829,7 @@ def notifications_relay(*, batch_size: int = 100) -> int:
             attempts = notification.attempts + 1
             failed = attempts >= RELAY_MAX_ATTEMPTS
             Notification.objects.filter(pk=pk).update(
-                status=Notification.Status.FAILED
-                if failed
-                else Notification.Status.PENDING,
+                status=Notification.Status.FAILED if failed else Notification.Status.PENDING,
                 attempts=attempts,
                 next_attempt_at=timezone.now() + _backoff(attempts),
                 last_error=type(exc).__name__,

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-NHS_NUMBER_INVALID = (
-    "Enter a valid 10-digit NHS number (the last digit is a check digit)."
-)
-UPN_INVALID = (
-    "Enter a valid 13-character UPN (a check letter followed by 12 characters)."
-)
+NHS_NUMBER_INVALID = "Enter a valid 10-digit NHS number (the last digit is a check digit)."
+UPN_INVALID = "Enter a valid 13-character UPN (a check letter followed by 12 characters)."
 
 # DfE's check-letter alphabet: no I, O or S.
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"

@@ -13,7 +13,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "request_context", default=RequestContext()
+    "request_context",
+    default=RequestContext(),  # noqa: B039 - frozen, so sharing the default is safe
 )
 
 

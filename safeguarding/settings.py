@@ -22,6 +22,8 @@ DEBUG = env.bool("DEBUG", default=False)
 # Demo mode: seeded demo users, MFA not enforced. Never in production.
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 REQUIRE_MFA = env.bool("REQUIRE_MFA", default=not DEMO_MODE)
+# The shared password of the seeded demo users (demo mode only).
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-safeguarding-2026")
 
 
 def _secret_key() -> str:
@@ -103,9 +105,7 @@ TEMPLATES = [
 
 # Databases: SQLite for trying it out, PostgreSQL for tests and production.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's psycopg 3 connection pool; CONN_MAX_AGE must stay 0 with it.
@@ -133,9 +133,7 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
-    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
@@ -171,9 +169,7 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env.int(
-    "SECURE_HSTS_SECONDS", default=0 if DEMO_MODE else 31536000
-)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEMO_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -234,7 +230,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Publishing fails fast when Redis is down: the outbox row is already committed and the
+    # periodic relay sends it, so a request must never hang on the broker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -245,9 +252,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Beat only triggers sweeps; every deadline lives in a database column.
-NOTIFICATION_RELAY_INTERVAL_SECONDS = env.float(
-    "NOTIFICATION_RELAY_INTERVAL_SECONDS", default=30
-)
+NOTIFICATION_RELAY_INTERVAL_SECONDS = env.float("NOTIFICATION_RELAY_INTERVAL_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": {
         "task": "referrals.tasks.notifications_relay_task",
@@ -298,9 +303,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "safeguarding.logging.RequestIdFilter"}},
     "formatters": {
-        "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
         "console": {

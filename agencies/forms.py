@@ -1,0 +1,39 @@
+"""Sign-in forms."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "username", "class": "govuk-input", "spellcheck": "false"}
+        ),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(
+            attrs={"autocomplete": "current-password", "class": "govuk-input"}
+        ),
+    )
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Security code",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={
+                "class": "govuk-input govuk-input--width-10",
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": "Enter the 6-digit code from your authenticator app"},
+    )

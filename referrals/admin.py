@@ -1,0 +1,46 @@
+"""Read-only admin for operations: the audit trail, escalations and the notification outbox.
+
+Children, concerns and referrals are deliberately not in the admin: every read of them goes
+through a selector and is audited, which the admin would bypass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from referrals.models import AuditEvent, Escalation, Notification
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "action", "target_type", "target_id", "actor", "actor_label")
+    list_filter = ("action", "target_type")
+    search_fields = ("target_id", "request_id", "actor__email")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    list_display = ("referral_id", "clock", "level", "due_at", "created_at")
+    list_filter = ("clock", "level")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "recipient", "channel", "subject", "status", "attempts", "last_error")
+    list_filter = ("status", "channel")
+    search_fields = ("recipient__email",)
