@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
@@ -16,14 +18,14 @@ from agencies.models import (
 )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Any]):
     model = Membership
     extra = 0
     autocomplete_fields = ("agency", "team")
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_active", "is_staff")
     search_fields = ("email", "first_name", "last_name")
@@ -38,26 +40,26 @@ class UserAdmin(DjangoUserAdmin):
     inlines = (MembershipInline,)
 
 
-class ClosureDayInline(admin.TabularInline):
+class ClosureDayInline(admin.TabularInline[ClosureDay, Any]):
     model = ClosureDay
     extra = 0
 
 
-class RoutingRuleInline(admin.TabularInline):
+class RoutingRuleInline(admin.TabularInline[RoutingRule, Any]):
     model = RoutingRule
     extra = 0
     autocomplete_fields = ("team",)
 
 
 @admin.register(LocalAuthority)
-class LocalAuthorityAdmin(admin.ModelAdmin):
+class LocalAuthorityAdmin(admin.ModelAdmin[LocalAuthority]):
     list_display = ("name", "ons_code", "nation", "opens_at", "closes_at")
     search_fields = ("name", "ons_code")
     inlines = (ClosureDayInline, RoutingRuleInline)
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(admin.ModelAdmin[Agency]):
     list_display = ("name", "kind", "local_authority", "is_active")
     list_filter = ("kind", "local_authority", "is_active")
     search_fields = ("name", "urn", "ods_code")
@@ -65,14 +67,14 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ("name", "agency", "kind")
     list_filter = ("kind",)
     search_fields = ("name", "agency__name")
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ("user", "agency", "team", "role")
     list_filter = ("role",)
     search_fields = ("user__email", "agency__name")
@@ -80,7 +82,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(admin.ModelAdmin[RoutingRule]):
     list_display = ("local_authority", "position", "team", "urgency", "category", "out_of_hours")
     list_filter = ("local_authority",)
     autocomplete_fields = ("team",)

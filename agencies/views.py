@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies.forms import TokenForm
 from agencies.services import mfa_device_confirm, mfa_device_get_or_create_unconfirmed
+from safeguarding.http import AuthenticatedHttpRequest
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -26,7 +27,7 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @login_required
-def mfa_verify(request: HttpRequest) -> HttpResponse:
+def mfa_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
     if not devices:
         return redirect("mfa-enrol")
@@ -41,7 +42,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_enrol(request: HttpRequest) -> HttpResponse:
+def mfa_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
         return redirect("mfa-verify")
     device = mfa_device_get_or_create_unconfirmed(user=request.user)

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from referrals.models import AuditEvent, Escalation, Notification
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

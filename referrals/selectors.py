@@ -87,7 +87,7 @@ def scope_for_user(user: User | Any) -> Scope:
         frozenset(authorities),
         frozenset(groups),
     )
-    user._safeguarding_scope = scope
+    user.__dict__["_safeguarding_scope"] = scope
     return scope
 
 
@@ -112,7 +112,7 @@ def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
             group_id__in=scope.group_ids,
             permission__codename="view_referral",
         )
-        visible |= Exists(shared)
+        visible |= Q(Exists(shared))
     return Referral.objects.filter(visible)
 
 
@@ -155,7 +155,7 @@ def concern_list_for_user(*, user: User | Any) -> QuerySet[Concern]:
     )
     visible = Q(raised_by=user) | Q(agency_id__in=scope.lead_agency_ids)
     if scope.team_ids or scope.authority_ids:
-        visible |= Exists(referred)
+        visible |= Q(Exists(referred))
     return Concern.objects.filter(visible)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from referrals.selectors import (
     referral_list_for_user,
     scope_for_user,
 )
+from safeguarding.http import AuthenticatedHttpRequest
 
 HOME_QUEUE_ROWS = 10
 
@@ -31,7 +32,7 @@ class Card:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What needs this person now, by the roles they hold."""
     user = request.user
     scope = scope_for_user(user)
@@ -128,7 +129,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One referral and its timeline; internal notes only for the receiving authority."""
     referral = referral_get_for_user(user=request.user, pk=pk)
     events = referral.events.select_related("actor", "agency")

@@ -232,43 +232,47 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
-    northshire = factories.LocalAuthorityFactory(name="Northshire")
-    southvale = factories.LocalAuthorityFactory(name="Southvale")
-    north_csc = factories.AgencyFactory(
+    northshire = factories.LocalAuthorityFactory.create(name="Northshire")
+    southvale = factories.LocalAuthorityFactory.create(name="Southvale")
+    north_csc = factories.AgencyFactory.create(
         name="Northshire Children's Services", kind="csc", local_authority=northshire
     )
-    south_csc = factories.AgencyFactory(
+    south_csc = factories.AgencyFactory.create(
         name="Southvale Children's Services", kind="csc", local_authority=southvale
     )
-    front_door = factories.TeamFactory(agency=north_csc, name="Front Door")
-    edt = factories.TeamFactory(agency=north_csc, name="Emergency Duty Team", kind="edt")
-    south_front_door = factories.TeamFactory(agency=south_csc, name="Front Door")
-    factories.RoutingRuleFactory(
+    front_door = factories.TeamFactory.create(agency=north_csc, name="Front Door")
+    edt = factories.TeamFactory.create(agency=north_csc, name="Emergency Duty Team", kind="edt")
+    south_front_door = factories.TeamFactory.create(agency=south_csc, name="Front Door")
+    factories.RoutingRuleFactory.create(
         local_authority=northshire,
         position=10,
         team=edt,
         urgency="immediate",
         out_of_hours="out_of_hours",
     )
-    factories.RoutingRuleFactory(local_authority=northshire, position=100, team=front_door)
-    factories.RoutingRuleFactory(local_authority=southvale, position=100, team=south_front_door)
+    factories.RoutingRuleFactory.create(local_authority=northshire, position=100, team=front_door)
+    factories.RoutingRuleFactory.create(
+        local_authority=southvale, position=100, team=south_front_door
+    )
     return World(
         northshire=northshire,
         southvale=southvale,
-        riverside=factories.AgencyFactory(
+        riverside=factories.AgencyFactory.create(
             name="Riverside Primary School", local_authority=northshire
         ),
-        hillview=factories.AgencyFactory(name="Hillview Academy", local_authority=northshire),
+        hillview=factories.AgencyFactory.create(
+            name="Hillview Academy", local_authority=northshire
+        ),
         north_csc=north_csc,
         front_door=front_door,
         edt=edt,
-        police=factories.AgencyFactory(
+        police=factories.AgencyFactory.create(
             name="Northshire Police", kind="police", local_authority=northshire
         ),
-        health=factories.AgencyFactory(
+        health=factories.AgencyFactory.create(
             name="Northshire Community Health", kind="health", local_authority=northshire
         ),
-        southvale_high=factories.AgencyFactory(
+        southvale_high=factories.AgencyFactory.create(
             name="Southvale High School", local_authority=southvale
         ),
         south_csc=south_csc,
@@ -277,8 +281,8 @@ def world(db: None) -> World:
 
 
 def _member(agency: Any, role: str, team: Any = None, email: str | None = None) -> Any:
-    user = factories.UserFactory(**({"email": email} if email else {}))
-    factories.MembershipFactory(user=user, agency=agency, team=team, role=role)
+    user = factories.UserFactory.create(**({"email": email} if email else {}))
+    factories.MembershipFactory.create(user=user, agency=agency, team=team, role=role)
     return user
 
 

@@ -171,7 +171,7 @@ class InformationRequestedReferralFactory(AcknowledgedReferralFactory):
 class DecidedReferralFactory(AcknowledgedReferralFactory):
     status = models.Referral.Status.DECIDED
     decided_at = factory.LazyFunction(timezone.now)
-    next_escalation_at = None
+    next_escalation_at: Any = None
 
 
 class ClosedReferralFactory(DecidedReferralFactory):
@@ -183,7 +183,7 @@ class WithdrawnReferralFactory(SubmittedReferralFactory):
     status = models.Referral.Status.WITHDRAWN
     withdrawn_at = factory.LazyFunction(timezone.now)
     withdrawal_reason = "Sent in error."
-    next_escalation_at = None
+    next_escalation_at: Any = None
 
 
 class ReferralEventFactory(factory.django.DjangoModelFactory):

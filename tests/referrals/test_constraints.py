@@ -11,38 +11,38 @@ from tests import factories
 
 @pytest.mark.django_db
 def test_escalation_is_unique_per_referral_clock_and_level() -> None:
-    first = factories.EscalationFactory(clock="acknowledge", level=1)
-    factories.EscalationFactory(referral=first.referral, clock="decide", level=1)
-    factories.EscalationFactory(referral=first.referral, clock="acknowledge", level=2)
+    first = factories.EscalationFactory.create(clock="acknowledge", level=1)
+    factories.EscalationFactory.create(referral=first.referral, clock="decide", level=1)
+    factories.EscalationFactory.create(referral=first.referral, clock="acknowledge", level=2)
     with pytest.raises(IntegrityError, match="escalation_once_per_level"), transaction.atomic():
-        factories.EscalationFactory(referral=first.referral, clock="acknowledge", level=1)
+        factories.EscalationFactory.create(referral=first.referral, clock="acknowledge", level=1)
     assert first.referral.escalations.count() == 3
 
 
 @pytest.mark.django_db
 def test_refused_consent_needs_a_reason() -> None:
     with pytest.raises(IntegrityError, match="referral_consent_reason_required"):
-        factories.ReferralFactory(consent=Referral.Consent.REFUSED, consent_reason="")
+        factories.ReferralFactory.create(consent=Referral.Consent.REFUSED, consent_reason="")
 
 
 @pytest.mark.django_db
 def test_a_submitted_referral_always_has_its_clocks() -> None:
     with pytest.raises(IntegrityError, match="referral_submitted_has_clock"):
-        factories.SubmittedReferralFactory(acknowledge_due_at=None)
+        factories.SubmittedReferralFactory.create(acknowledge_due_at=None)
 
 
 @pytest.mark.django_db
 def test_one_active_share_per_agency() -> None:
-    share = factories.ShareFactory()
+    share = factories.ShareFactory.create()
     with pytest.raises(IntegrityError, match="share_one_active_per_agency"):
-        factories.ShareFactory(referral=share.referral, agency=share.agency)
+        factories.ShareFactory.create(referral=share.referral, agency=share.agency)
 
 
 @pytest.mark.django_db
 def test_urgency_rank_is_generated_by_the_database() -> None:
-    immediate = factories.SubmittedReferralFactory(urgency="immediate")
-    standard = factories.SubmittedReferralFactory(urgency="standard")
-    urgent = factories.SubmittedReferralFactory(urgency="urgent")
+    immediate = factories.SubmittedReferralFactory.create(urgency="immediate")
+    standard = factories.SubmittedReferralFactory.create(urgency="standard")
+    urgent = factories.SubmittedReferralFactory.create(urgency="urgent")
     ordered = Referral.objects.filter(pk__in=[standard.pk, urgent.pk, immediate.pk]).order_by(
         "urgency_rank"
     )

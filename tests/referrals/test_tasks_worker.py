@@ -13,7 +13,7 @@ from tests.conftest import WorkerProcess, wait_for
 @pytest.mark.worker
 def test_the_worker_sends_the_notification_outbox(celery_worker: WorkerProcess) -> None:
     emails = factories.NotificationFactory.create_batch(3, channel=Notification.Channel.EMAIL)
-    in_app = factories.NotificationFactory(channel=Notification.Channel.IN_APP)
+    in_app = factories.NotificationFactory.create(channel=Notification.Channel.IN_APP)
 
     notifications_relay_task.delay()
 
