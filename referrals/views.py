@@ -102,7 +102,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "Only you and your safeguarding leads can see them.",
             )
         )
-    if scope.group_ids:
+    if scope.group_ids and not (scope.team_ids or scope.authority_ids):
         cards.append(
             Card(
                 "Shared with your agency",

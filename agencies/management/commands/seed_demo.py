@@ -92,10 +92,17 @@ class Command(BaseCommand):
             users = self._users(agencies)
         if Child.objects.filter(created_by_agency__in=agencies.values()).exists():
             self.stdout.write("Demo data already loaded.")
-            return
-        with transaction.atomic():
-            self._story(agencies, users)
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        else:
+            with transaction.atomic():
+                self._story(agencies, users)
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self._print_sign_ins()
+
+    def _print_sign_ins(self) -> None:
+        self.stdout.write(f"\nDemo sign-ins (password: {settings.DEMO_PASSWORD}):")
+        for email, _first, _last, agency, role, team in DEMO_USERS:
+            where = f"{team}, {agency}" if team else agency
+            self.stdout.write(f"  {email:<28} {Role(role).label}, {where}")
 
     # Setup data -----------------------------------------------------------------------------
 

@@ -1,0 +1,76 @@
+# Two commands do all the set-up: `make run` (the demo) and `make test` (everything CI checks).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA := .data
+# honcho starts gunicorn and celery by name, from the virtual environment.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The embedded default for trying it: SQLite and a broker that needs no server.
+DEMO_ENV := DEMO_MODE=1 DATABASE_URL=sqlite:///$(CURDIR)/$(DATA)/db.sqlite3 \
+	CELERY_BROKER_URL=filesystem:// SITE_URL=http://$(HOST):$(PORT) WEB_BIND=$(HOST):$(PORT)
+
+.PHONY: help
+help:
+	@echo "make run    the service with demo data on http://$(HOST):$(PORT) (Ctrl-C stops it)"
+	@echo "make test   lint, types, migrations check and the whole test suite"
+	@echo "make bench  benchmarks on PostgreSQL (see bench/)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DATA)/assets/app.css: static/scss/app.scss node_modules/.installed
+	mkdir -p $(DATA)/assets
+	npm run --silent build:css
+
+.PHONY: deps
+deps: $(VENV)/.installed $(DATA)/assets/app.css
+
+# Servers and a browser for the tests. As root with apt, install what is missing;
+# otherwise say exactly what to install.
+.PHONY: system-deps
+system-deps:
+	@bash scripts/system-deps.sh
+
+.PHONY: run
+run: deps
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the web server, worker and beat)."
+	$(DEMO_ENV) $(BIN)/honcho -f Procfile.demo start
+
+.PHONY: lint
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	DEMO_MODE=1 DATA_DIR=$(CURDIR)/$(DATA)/check DATABASE_URL=sqlite:// $(BIN)/python manage.py check --fail-level WARNING
+	DEMO_MODE=1 DATA_DIR=$(CURDIR)/$(DATA)/check DATABASE_URL=sqlite:// $(BIN)/python manage.py makemigrations --check --dry-run
+
+.PHONY: test
+test: deps system-deps lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: deps system-deps
+	$(BIN)/python -m bench
+
+.PHONY: clean
+clean:
+	rm -rf $(DATA) .pytest_cache .mypy_cache .ruff_cache
