@@ -151,7 +151,11 @@ def _receiving_agency(referral: Referral) -> Agency | None:
 
 
 def _locked(referral: Referral) -> Referral:
-    return Referral.objects.select_for_update().select_related("team__agency").get(pk=referral.pk)
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("team__agency")
+        .get(pk=referral.pk)
+    )
 
 
 # Children and concerns ---------------------------------------------------------------------
