@@ -10,8 +10,8 @@ from agencies.models import LocalAuthority, Nation
 from referrals.clock import LONDON, WorkingCalendar, referral_deadlines
 
 
-def _at(*args: int) -> datetime.datetime:
-    return datetime.datetime(*args, tzinfo=LONDON)
+def _at(year: int, month: int, day: int, hour: int, minute: int) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
 @pytest.fixture
