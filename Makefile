@@ -60,8 +60,8 @@ lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
-	DEMO_MODE=1 DATA_DIR=$(CURDIR)/$(DATA)/check DATABASE_URL=sqlite:// $(BIN)/python manage.py check --fail-level WARNING
-	DEMO_MODE=1 DATA_DIR=$(CURDIR)/$(DATA)/check DATABASE_URL=sqlite:// $(BIN)/python manage.py makemigrations --check --dry-run
+	DEMO_MODE=1 DATABASE_URL=sqlite:// $(BIN)/python manage.py check --fail-level WARNING
+	DEMO_MODE=1 DATABASE_URL=sqlite:// $(BIN)/python manage.py makemigrations --check --dry-run
 
 .PHONY: test
 test: deps system-deps lint
