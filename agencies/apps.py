@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class AgenciesConfig(AppConfig):
     name = "agencies"
     verbose_name = "Agencies and people"
+
+    def ready(self) -> None:
+        from agencies import signals  # noqa: F401 - connects the sign-in audit receivers

@@ -41,6 +41,9 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     phone = models.CharField(max_length=32, blank=True)
+    # The account an agency's system acts as over the API; it never signs in to the pages and
+    # is never sent notifications.
+    is_agency_system = models.BooleanField(default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -208,14 +211,18 @@ class Role(models.TextChoices):
     SERVICE_MANAGER = "service_manager", "Service manager"
     PARTNER_VIEWER = "partner_viewer", "Partner viewer"
     AGENCY_ADMIN = "agency_admin", "Agency administrator"
+    AGENCY_SYSTEM = "agency_system", "Agency system (API client)"
 
 
 # Roles that review every concern their agency records and see its referrals.
 SAFEGUARDING_LEAD_ROLES = (Role.DSL, Role.DEPUTY_DSL)
 # Roles that work a team's queue.
 TEAM_ROLES = (Role.SOCIAL_WORKER, Role.TEAM_MANAGER)
-# Roles that see every referral their authority receives.
-AUTHORITY_WIDE_ROLES = (Role.SERVICE_MANAGER,)
+# Roles that see every referral their agency makes.
+REFERRING_AGENCY_ROLES = (*SAFEGUARDING_LEAD_ROLES, Role.AGENCY_SYSTEM)
+# Roles that see every referral their authority receives (when the agency is children's
+# social care).
+AUTHORITY_WIDE_ROLES = (Role.SERVICE_MANAGER, Role.AGENCY_SYSTEM)
 # Roles through which a referral shared with the agency is seen (not every member of staff).
 SHARE_RECIPIENT_ROLES = (
     Role.DSL,
@@ -224,6 +231,7 @@ SHARE_RECIPIENT_ROLES = (
     Role.SOCIAL_WORKER,
     Role.TEAM_MANAGER,
     Role.SERVICE_MANAGER,
+    Role.AGENCY_SYSTEM,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from referrals.models import AuditEvent, Escalation, Notification
@@ -35,12 +36,40 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Escalation)
 class EscalationAdmin(ReadOnlyAdmin):
-    list_display = ("referral_id", "clock", "level", "due_at", "created_at")
+    list_display = ("referral_id", "clock", "level", "due_at", "created_at", "told")
     list_filter = ("clock", "level")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
+        return super().get_queryset(request).annotate(told_count=Count("notifications"))
+
+    @admin.display(description="notifications")
+    def told(self, obj: Any) -> int:
+        return int(obj.told_count)
 
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("id", "recipient", "channel", "subject", "status", "attempts", "last_error")
-    list_filter = ("status", "channel")
+    list_display = (
+        "id",
+        "recipient",
+        "channel",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+    )
+    # Operations look for what could not be sent, and why (the error class, never a message).
+    list_filter = ("status", "channel", "last_error")
     search_fields = ("recipient__email",)
+    actions = ("send_again",)
+
+    @admin.action(description="Send the selected failed notifications again")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        from referrals.services import notifications_retry
+
+        count = notifications_retry(notifications=queryset, user=request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"{count} notification(s) back in the outbox.")

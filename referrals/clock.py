@@ -1,14 +1,18 @@
-"""The statutory clock: the one place that computes a referral's deadlines.
+"""The statutory clock: the one place that computes a referral's deadlines and escalation times.
 
 Working Together to Safeguard Children: the authority acknowledges a referral and decides the
 response within one working day; immediate risk within an hour, day or night. A working day
 follows the authority's working hours, its nation's bank holidays (the `holidays` package) and
 its own closure days, in Europe/London time.
+
+Deadlines on working days keep the wall-clock time (14:15 on Friday is due 14:15 on Monday, even
+across a daylight-saving change); deadlines in minutes are elapsed time, computed in UTC.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -19,6 +23,27 @@ from agencies.models import LocalAuthority
 from referrals.choices import Urgency
 
 LONDON = ZoneInfo("Europe/London")
+UTC = datetime.UTC
+# Level 1: the team's managers at the deadline; level 2: the service managers later. No more.
+TOP_ESCALATION_LEVEL = 2
+
+
+@functools.cache
+def _bank_holidays(nation: str, year: int) -> frozenset[datetime.date]:
+    # Computing a year's holidays costs milliseconds; the sweep asks thousands of times.
+    return frozenset(holidays.country_holidays("GB", subdiv=nation, years=year))
+
+
+def _aware(at: datetime.datetime) -> datetime.datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        # A naive time would be read in the server's zone: silently wrong deadlines.
+        raise ValueError("Clock times must be timezone-aware.")
+    return at
+
+
+def _london(day: datetime.date, time: datetime.time) -> datetime.datetime:
+    """A London wall-clock time; one that a spring change skips becomes the first real one."""
+    return datetime.datetime.combine(day, time, tzinfo=LONDON).astimezone(UTC).astimezone(LONDON)
 
 
 @dataclass
@@ -28,23 +53,27 @@ class WorkingCalendar:
     authority: LocalAuthority
 
     @cached_property
-    def _closures(self) -> set[datetime.date]:
+    def _closures(self) -> frozenset[datetime.date]:
         if self.authority.pk is None:
-            return set()
-        return set(self.authority.closure_days.values_list("date", flat=True))
+            return frozenset()
+        return frozenset(self.authority.closure_days.values_list("date", flat=True))
 
-    def _bank_holidays(self, year: int) -> holidays.HolidayBase:
-        return holidays.country_holidays("GB", subdiv=self.authority.nation, years=year)
+    @cached_property
+    def _weekdays(self) -> frozenset[int]:
+        return frozenset(int(day) for day in self.authority.working_weekdays)
+
+    def is_bank_holiday(self, day: datetime.date) -> bool:
+        return day in _bank_holidays(self.authority.nation, day.year)
 
     def is_working_day(self, day: datetime.date) -> bool:
         return (
-            day.weekday() in self.authority.working_weekdays
-            and day not in self._bank_holidays(day.year)
+            day.weekday() in self._weekdays
+            and not self.is_bank_holiday(day)
             and day not in self._closures
         )
 
     def is_working_time(self, at: datetime.datetime) -> bool:
-        local = at.astimezone(LONDON)
+        local = _aware(at).astimezone(LONDON)
         return (
             self.is_working_day(local.date())
             and self.authority.opens_at <= local.time() < self.authority.closes_at
@@ -67,7 +96,7 @@ class WorkingCalendar:
         day = local.date()
         if not (self.is_working_day(day) and local.time() < self.authority.opens_at):
             day = self.next_working_day(day)
-        return datetime.datetime.combine(day, self.authority.opens_at, tzinfo=LONDON)
+        return _london(day, self.authority.opens_at)
 
     def add_working_days(self, at: datetime.datetime, days: int) -> datetime.datetime:
         """The same working-clock time `days` working days after the clock starts."""
@@ -75,7 +104,7 @@ class WorkingCalendar:
         day = start.date()
         for _ in range(days):
             day = self.next_working_day(day)
-        return datetime.datetime.combine(day, start.time(), tzinfo=LONDON)
+        return _london(day, start.time())
 
 
 @dataclass(frozen=True)
@@ -88,15 +117,30 @@ def referral_deadlines(
     *, authority: LocalAuthority, urgency: str, received_at: datetime.datetime
 ) -> Deadlines:
     """When the receiving authority must acknowledge and decide a referral."""
+    received_at = _aware(received_at)
     calendar = WorkingCalendar(authority)
     decide = calendar.add_working_days(received_at, authority.working_days_to_decide)
     if urgency == Urgency.IMMEDIATE:
-        acknowledge = received_at + datetime.timedelta(
+        # Elapsed time: in London time an hour after 01:30 on the autumn change is ambiguous.
+        acknowledge = received_at.astimezone(UTC) + datetime.timedelta(
             minutes=authority.immediate_acknowledge_minutes
         )
     else:
         acknowledge = calendar.add_working_days(received_at, authority.working_days_to_acknowledge)
     return Deadlines(
-        acknowledge_due_at=acknowledge.astimezone(datetime.UTC),
-        decision_due_at=max(decide, acknowledge).astimezone(datetime.UTC),
+        acknowledge_due_at=acknowledge.astimezone(UTC),
+        decision_due_at=max(decide, acknowledge).astimezone(UTC),
     )
+
+
+def escalation_due_at(
+    *, authority: LocalAuthority, deadline: datetime.datetime, level: int
+) -> datetime.datetime | None:
+    """When rung `level` of the ladder falls due for a clock that ran out at `deadline`."""
+    if level == 1:
+        return deadline
+    if level == TOP_ESCALATION_LEVEL:
+        return _aware(deadline).astimezone(UTC) + datetime.timedelta(
+            minutes=authority.escalation_level_two_after_minutes
+        )
+    return None  # above the top rung nobody else is told

@@ -30,3 +30,23 @@ SHARE_NOT_ACTIVE = "This share has already ended."
 CONCERN_ALREADY_REVIEWED = "This concern has already been reviewed."
 PERMISSION_DENIED = "You do not have permission to do that."
 REASON_REQUIRED = "Enter a reason."
+ATTACHMENT_TOO_LARGE = "The selected file must be smaller than 10 MB."
+ATTACHMENT_EMPTY = "The selected file is empty."
+ATTACHMENT_TYPE_NOT_ALLOWED = (
+    "The selected file must be a PDF, PNG, JPEG, Word document (.docx) or plain text file. "
+    "Its content was checked, not its name."
+)
+ADDENDUM_REQUIRED = "Enter what you want to add to this concern."
+ADDENDUM_NOT_ALLOWED = (
+    "Only the person who raised a concern and their safeguarding leads can add to it."
+)
+DRAFT_TOO_LARGE = "This draft is too large to save. Submit it or shorten it."
+CHILD_ALREADY_RECORDED = (
+    "A child with this NHS number is already recorded. Go back to the search and choose them."
+)
+NOTE_REQUIRED = "Enter the note."
+MESSAGE_REQUIRED = "Enter your message."
+REFERRAL_NOT_RECEIVED = "Only the receiving team can do that."
+REFERRAL_REASSIGN_NOT_TEAM_MEMBER = "Choose someone in the team that received this referral."
+REFERRAL_REASSIGN_SAME_OWNER = "This referral is already assigned to that person."
+REFERRAL_NOT_REFERRER = "Only the referrer and their safeguarding leads can answer."

@@ -96,6 +96,8 @@ class Concern(models.Model):
         related_name="concerns_raised",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # How soon the safeguarding lead should look: orders their review queue.
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, default=Urgency.STANDARD)
     observed_at = models.DateTimeField()
     location = models.CharField(max_length=200, blank=True)
     categories = models.JSONField(default=list, blank=True)
@@ -323,6 +325,7 @@ class ReferralEvent(models.Model):
         ESCALATED = "escalated", "Escalated"
         SHARED = "shared", "Shared"
         SHARE_REVOKED = "share_revoked", "Share revoked"
+        SHARE_RECEIVED = "share_received", "Receipt acknowledged by a partner"
         REASSIGNED = "reassigned", "Reassigned"
         TRANSFERRED = "transferred", "Transferred"
         WITHDRAWN = "withdrawn", "Withdrawn"
@@ -405,6 +408,8 @@ class Share(models.Model):
         null=True,
         blank=True,
     )
+    # When the partner agency (a person or its system) confirmed it received the referral.
+    received_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -518,6 +523,9 @@ class AuditAction(models.TextChoices):
     TRANSFER = "transfer", "Transferred"
     SHARE = "share", "Shared"
     REVOKE_SHARE = "revoke_share", "Revoked a share"
+    ACKNOWLEDGE_RECEIPT = "acknowledge_receipt", "Acknowledged receipt of a share"
+    REASSIGN = "reassign", "Reassigned"
+    NOTE = "note", "Added an internal note"
     ESCALATE = "escalate", "Escalated"
     DOWNLOAD = "download", "Downloaded"
     DENIED = "denied", "Denied access"
@@ -559,3 +567,144 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+
+class Addendum(models.Model):
+    """Something added to a concern later: the concern itself is evidence and never edited."""
+
+    concern = models.ForeignKey(Concern, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="addenda_written"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addenda"
+        ordering = ("created_at", "id")
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="addendum_not_empty")]
+
+    def __str__(self) -> str:
+        return f"Addendum #{self.pk} to concern #{self.concern_id}"
+
+
+class Draft(models.Model):
+    """A form as it is being typed, saved every few seconds so no work is lost.
+
+    One per person, form and child. Deleted when the concern or referral is made.
+    """
+
+    class Kind(models.TextChoices):
+        CONCERN = "concern", "Concern"
+        REFERRAL = "referral", "Referral"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The form's fields as posted: {name: [values]}; never logged.
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-updated_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "kind", "child"], name="draft_one_per_person_form_child"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft #{self.pk} ({self.kind})"
+
+
+class AttachmentType(models.TextChoices):
+    """The file types accepted, as decided from the file's content (never its name)."""
+
+    PDF = "application/pdf", "PDF"
+    PNG = "image/png", "PNG image"
+    JPEG = "image/jpeg", "JPEG image"
+    DOCX = (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word document",
+    )
+    TEXT = "text/plain", "Plain text"
+
+
+ATTACHMENT_EXTENSIONS = {
+    AttachmentType.PDF: "pdf",
+    AttachmentType.PNG: "png",
+    AttachmentType.JPEG: "jpg",
+    AttachmentType.DOCX: "docx",
+    AttachmentType.TEXT: "txt",
+}
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    """A random stored name: the person's file name never reaches the file system."""
+    import uuid
+
+    extension = ATTACHMENT_EXTENSIONS.get(AttachmentType(instance.content_type), "bin")
+    return f"attachments/{uuid.uuid4().hex}.{extension}"
+
+
+class Attachment(models.Model):
+    """A file added to a concern or a referral; stored under MEDIA_ROOT, never web-served."""
+
+    concern = models.ForeignKey(
+        Concern, on_delete=models.PROTECT, related_name="attachments", null=True, blank=True
+    )
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="attachments", null=True, blank=True
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_upload_to, max_length=200)
+    # The name the person gave it, shown to those who may see the record; never in a URL.
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=80, choices=AttachmentType.choices)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(concern__isnull=False, referral__isnull=True)
+                | Q(concern__isnull=True, referral__isnull=False),
+                name="attachment_on_one_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attachment #{self.pk}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key: a retried POST replays the first answer, never makes two."""
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    # SHA-256 of the request body: the same key with a different body is a client error.
+    request_hash = models.CharField(max_length=64)
+    # The referral the first request made; a replay answers with it (no copy of its data here).
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency key #{self.pk}"

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Concat
 
-from agencies.models import Agency, Membership, Role, User
+from agencies.models import SAFEGUARDING_LEAD_ROLES, Agency, Membership, Role, User
 
 ROLE_GROUP_PREFIX = "role:"
 
@@ -53,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     ),
     Role.PARTNER_VIEWER: (),
     Role.AGENCY_ADMIN: (),
+    Role.AGENCY_SYSTEM: ("referrals.add_referral",),
 }
 
 
@@ -91,3 +92,58 @@ def user_has_capability(*, user: User, capability: str, agency: Agency | None = 
         .filter(Exists(role_grants))
         .exists()
     )
+
+
+def user_may_add_to_concern(*, user: User, concern: Any) -> bool:
+    """Addenda and files: the person who raised the concern and their agency's leads."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        concern.raised_by_id == user.pk
+        or Membership.objects.filter(
+            user=user,
+            agency_id=concern.agency_id,
+            agency__is_active=True,
+            role__in=SAFEGUARDING_LEAD_ROLES,
+        ).exists()
+    )
+
+
+def user_may_add_to_referral(*, user: User, referral: Any) -> bool:
+    """Files: the referrer's side and the receiving authority; not agencies it is shared with."""
+    from referrals.selectors import referral_is_received_by
+
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if referral.referrer_id == user.pk or referral_is_received_by(user=user, referral=referral):
+        return True
+    return Membership.objects.filter(
+        user=user,
+        agency_id=referral.referring_agency_id,
+        agency__is_active=True,
+        role__in=SAFEGUARDING_LEAD_ROLES,
+    ).exists()
+
+
+def user_may_withdraw_referral(*, user: User, referral: Any) -> bool:
+    """The referrer and their agency's leads, before the front door acknowledges it."""
+    if referral.status not in ("draft", "submitted"):
+        return False
+    return (
+        referral.referrer_id == user.pk
+        or Membership.objects.filter(
+            user=user, agency_id=referral.referring_agency_id, role__in=SAFEGUARDING_LEAD_ROLES
+        ).exists()
+    )
+
+
+def agencies_with_capability(*, user: User, capability: str) -> list[Agency]:
+    """The agencies in which the person holds the capability, by name."""
+    ids = {
+        m.agency_id
+        for m in Membership.objects.filter(user=user, agency__is_active=True).select_related(
+            "agency"
+        )
+        if user_has_capability(user=user, capability=capability, agency=m.agency)
+    }
+    return list(Agency.objects.filter(pk__in=ids).order_by("name"))

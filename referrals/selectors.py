@@ -11,28 +11,38 @@ learns that a record about a child exists, and they audit both the read and the 
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from agencies.models import (
     AUTHORITY_WIDE_ROLES,
+    REFERRING_AGENCY_ROLES,
     SAFEGUARDING_LEAD_ROLES,
     SHARE_RECIPIENT_ROLES,
     TEAM_ROLES,
     AgencyKind,
     Membership,
+    TeamKind,
     User,
 )
 from referrals.audit import audit_denied, audit_record
+from referrals.choices import Urgency
 from referrals.models import (
+    Attachment,
     AuditAction,
     Child,
     Concern,
+    Draft,
     Referral,
+    ReferralEvent,
     ReferralGroupObjectPermission,
+    Share,
 )
 
 
@@ -41,17 +51,25 @@ class Scope:
     """What a person's memberships reach: ids only, read in one query."""
 
     agency_ids: frozenset[int]
+    # Agencies whose concerns the person reviews (safeguarding leads).
     lead_agency_ids: frozenset[int]
+    # Agencies whose referrals the person sees (leads, and the agency's own API client).
+    referring_agency_ids: frozenset[int]
     team_ids: frozenset[int]
     authority_ids: frozenset[int]
     group_ids: frozenset[int]
+    # Authorities whose open referrals the person covers out of hours (emergency duty team):
+    # the escalation ladder alerts them, so they must be able to open what they are sent.
+    duty_authority_ids: frozenset[int] = frozenset()
+    # Authorities in whose children's social care the person works a team (the child view).
+    team_authority_ids: frozenset[int] = frozenset()
 
     @property
     def is_empty(self) -> bool:
         return not self.agency_ids
 
 
-_EMPTY = Scope(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+_EMPTY = Scope(frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
 
 
 def scope_for_user(user: User | Any) -> Scope:
@@ -68,24 +86,41 @@ def scope_for_user(user: User | Any) -> Scope:
         "agency__kind",
         "agency__local_authority_id",
         "agency__group_id",
+        "team__kind",
     )
-    agency_ids, lead, teams, authorities, groups = set(), set(), set(), set(), set()
-    for agency_id, role, team_id, kind, authority_id, group_id in rows:
+    agency_ids: set[int] = set()
+    lead: set[int] = set()
+    referring: set[int] = set()
+    teams: set[int] = set()
+    authorities: set[int] = set()
+    groups: set[int] = set()
+    duty: set[int] = set()
+    team_authorities: set[int] = set()
+    for agency_id, role, team_id, kind, authority_id, group_id, team_kind in rows:
         agency_ids.add(agency_id)
         if group_id is not None and role in SHARE_RECIPIENT_ROLES:
             groups.add(group_id)
         if role in SAFEGUARDING_LEAD_ROLES:
             lead.add(agency_id)
+        if role in REFERRING_AGENCY_ROLES:
+            referring.add(agency_id)
         if role in TEAM_ROLES and team_id is not None:
             teams.add(team_id)
+            if team_kind == TeamKind.EMERGENCY_DUTY:
+                duty.add(authority_id)
+            if kind == AgencyKind.CHILDRENS_SOCIAL_CARE:
+                team_authorities.add(authority_id)
         if role in AUTHORITY_WIDE_ROLES and kind == AgencyKind.CHILDRENS_SOCIAL_CARE:
             authorities.add(authority_id)
     scope = Scope(
         frozenset(agency_ids),
         frozenset(lead),
+        frozenset(referring),
         frozenset(teams),
         frozenset(authorities),
         frozenset(groups),
+        frozenset(duty),
+        frozenset(team_authorities),
     )
     user.__dict__["_safeguarding_scope"] = scope
     return scope
@@ -95,7 +130,7 @@ def _receiving_q(scope: Scope) -> Q:
     """Referrals this person works as the receiving authority (never drafts)."""
     return (Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids)) & ~Q(
         status=Referral.Status.DRAFT
-    )
+    ) | Q(local_authority_id__in=scope.duty_authority_ids, status__in=Referral.AWAITING)
 
 
 def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
@@ -104,7 +139,9 @@ def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
     if scope.is_empty:
         return Referral.objects.none()
     visible = (
-        Q(referring_agency_id__in=scope.lead_agency_ids) | Q(referrer=user) | _receiving_q(scope)
+        Q(referring_agency_id__in=scope.referring_agency_ids)
+        | Q(referrer=user)
+        | _receiving_q(scope)
     )
     if scope.group_ids:
         shared = ReferralGroupObjectPermission.objects.filter(
@@ -112,7 +149,15 @@ def referral_list_for_user(*, user: User | Any) -> QuerySet[Referral]:
             group_id__in=scope.group_ids,
             permission__codename="view_referral",
         )
-        visible |= Q(Exists(shared))
+        # A share past its expiry date counts for nothing from that moment, whether or not
+        # shares_expire has tidied its grant away yet.
+        current = Share.objects.filter(
+            referral=OuterRef("pk"),
+            agency__group_id__in=scope.group_ids,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        visible |= Q(Exists(shared)) & Q(Exists(current))
     return Referral.objects.filter(visible)
 
 
@@ -134,6 +179,10 @@ def referral_get_for_user(*, user: User | Any, pk: Any) -> Referral:
 def referral_is_received_by(*, user: User | Any, referral: Referral) -> bool:
     """Whether the person works this referral for the receiving authority."""
     scope = scope_for_user(user)
+    if referral.status in Referral.AWAITING and referral.local_authority_id in (
+        scope.duty_authority_ids
+    ):
+        return True
     return referral.status != Referral.Status.DRAFT and (
         referral.team_id in scope.team_ids or referral.local_authority_id in scope.authority_ids
     )
@@ -180,9 +229,12 @@ def child_list_for_user(*, user: User | Any) -> QuerySet[Child]:
         return Child.objects.none()
     concerns = Concern.objects.filter(child_id=OuterRef("pk"), agency_id__in=scope.agency_ids)
     referrals = referral_list_for_user(user=user).filter(child_id=OuterRef("pk"))
-    return Child.objects.filter(
-        Q(created_by_agency_id__in=scope.agency_ids) | Exists(concerns) | Exists(referrals)
+    visible = (
+        Q(created_by_agency_id__in=scope.agency_ids) | Q(Exists(concerns)) | Q(Exists(referrals))
     )
+    if scope.team_authority_ids:
+        visible |= Q(Exists(_authority_referrals(scope).filter(child_id=OuterRef("pk"))))
+    return Child.objects.filter(visible)
 
 
 def child_get_for_user(*, user: User | Any, pk: Any) -> Child:
@@ -193,3 +245,261 @@ def child_get_for_user(*, user: User | Any, pk: Any) -> Child:
         raise Http404 from None
     audit_record(actor=user, action=AuditAction.VIEW, target=child)
     return child
+
+
+# Pages: finding a child, the review queue, drafts, attachments, the chronology -------------
+
+CHILD_MATCHES_SHOWN = 20
+
+
+def child_find_for_user(
+    *,
+    user: User | Any,
+    first_name: str,
+    last_name: str,
+    date_of_birth: datetime.date | None,
+    nhs_number: str = "",
+) -> QuerySet[Child]:
+    """Likely matches among the children the person may see, the closest first."""
+    first, last = first_name.strip(), last_name.strip()
+    same_dob = Q(date_of_birth=date_of_birth) if date_of_birth else Q(pk__in=[])
+    likely = Q(first_name__iexact=first, last_name__iexact=last) | (
+        same_dob & (Q(last_name__iexact=last) | Q(first_name__iexact=first))
+    )
+    if len(last) >= 2:
+        likely |= same_dob & Q(last_name__istartswith=last[:3])
+    if nhs_number:
+        likely |= Q(nhs_number=nhs_number)
+    score = (
+        Case(When(Q(nhs_number=nhs_number) & ~Q(nhs_number=""), then=Value(8)), default=Value(0))
+        + Case(When(same_dob, then=Value(4)), default=Value(0))
+        + Case(When(last_name__iexact=last, then=Value(2)), default=Value(0))
+        + Case(When(first_name__iexact=first, then=Value(1)), default=Value(0))
+    )
+    return (
+        child_list_for_user(user=user)
+        .filter(likely)
+        .annotate(match_score=score)
+        .order_by("-match_score", "last_name", "first_name", "id")[:CHILD_MATCHES_SHOWN]
+    )
+
+
+def concern_review_queue_for_user(*, user: User | Any) -> QuerySet[Concern]:
+    """The new concerns of the agencies where the person is a lead: most urgent, oldest first."""
+    scope = scope_for_user(user)
+    rank = Case(
+        When(urgency=Urgency.IMMEDIATE, then=Value(0)),
+        When(urgency=Urgency.URGENT, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        concern_list_for_user(user=user)
+        .filter(agency_id__in=scope.lead_agency_ids, status=Concern.Status.NEW)
+        .annotate(urgency_rank=rank)
+        .select_related("child", "raised_by", "agency")
+        .order_by("urgency_rank", "created_at", "id")
+    )
+
+
+def draft_list_for_user(*, user: User | Any) -> QuerySet[Draft]:
+    """A person's own drafts; nobody else ever sees them."""
+    return Draft.objects.filter(owner_id=user.pk).select_related("child", "agency")
+
+
+def draft_get_for_user(*, user: User | Any, kind: str, child: Child) -> Draft | None:
+    return draft_list_for_user(user=user).filter(kind=kind, child=child).first()
+
+
+def attachment_get_for_user(*, user: User | Any, pk: Any) -> Attachment:
+    """A file on a concern or referral the person may see, its download audited; else 404."""
+    visible = Q(concern__in=concern_list_for_user(user=user)) | Q(
+        referral__in=referral_list_for_user(user=user)
+    )
+    try:
+        attachment = Attachment.objects.filter(visible).get(pk=pk)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        audit_denied(actor=user, target_type=Attachment, target_id=pk)
+        raise Http404 from None
+    audit_record(
+        actor=user,
+        action=AuditAction.DOWNLOAD,
+        target=attachment,
+        data={"concern": attachment.concern_id, "referral": attachment.referral_id},
+    )
+    return attachment
+
+
+@dataclass(frozen=True)
+class ChronologyEntry:
+    at: datetime.datetime
+    title: str
+    text: str
+    agency: str
+    concern: Concern | None = None
+    referral: Referral | None = None
+    is_internal: bool = False
+    # False for a referral the authority received that the person may not open (another
+    # team's): they see its history here, not its page.
+    may_open: bool = True
+
+
+class Audience(StrEnum):
+    """Who is reading a referral, which decides which of its parts they see."""
+
+    TEAM = "team"  # the receiving authority's children's social care
+    REFERRER = "referrer"  # the person who referred and their agency's leads
+    PARTNER = "partner"  # an agency it was shared with
+
+
+# What an agency a referral is shared with sees of its timeline: the referral's own story,
+# never the team's notes, staffing, escalations, the decision's rationale or other shares.
+PARTNER_EVENT_KINDS = (
+    ReferralEvent.Kind.SUBMITTED,
+    ReferralEvent.Kind.ACKNOWLEDGED,
+    ReferralEvent.Kind.INFORMATION_REQUESTED,
+    ReferralEvent.Kind.INFORMATION_RECEIVED,
+    ReferralEvent.Kind.MESSAGE,
+    ReferralEvent.Kind.FEEDBACK,
+    ReferralEvent.Kind.TRANSFERRED,
+    ReferralEvent.Kind.WITHDRAWN,
+    ReferralEvent.Kind.CLOSED,
+)
+# Partners see that these happened (and the outcome), not the words written to the referrer.
+PARTNER_TEXT_HIDDEN = (
+    ReferralEvent.Kind.FEEDBACK,
+    ReferralEvent.Kind.TRANSFERRED,
+    ReferralEvent.Kind.WITHDRAWN,
+)
+
+
+def _authority_referrals(scope: Scope) -> QuerySet[Referral]:
+    """Every referral the authorities the person works children's social care in received."""
+    return Referral.objects.filter(
+        local_authority_id__in=scope.team_authority_ids | scope.authority_ids
+    ).exclude(status=Referral.Status.DRAFT)
+
+
+def referral_audience(*, user: User | Any, referral: Referral) -> Audience:
+    """Which parts of a referral the person sees (they may already see the referral)."""
+    scope = scope_for_user(user)
+    if referral_is_received_by(user=user, referral=referral) or (
+        referral.status != Referral.Status.DRAFT
+        and referral.local_authority_id in scope.team_authority_ids | scope.authority_ids
+    ):
+        return Audience.TEAM
+    if referral.referrer_id == user.pk or referral.referring_agency_id in (
+        scope.referring_agency_ids
+    ):
+        return Audience.REFERRER
+    return Audience.PARTNER
+
+
+def referral_events_for_audience(
+    events: QuerySet[ReferralEvent], audience: Audience
+) -> QuerySet[ReferralEvent]:
+    """The timeline events an audience sees: internal ones only for the team."""
+    if audience == Audience.TEAM:
+        return events
+    events = events.filter(is_internal=False)
+    if audience == Audience.PARTNER:
+        events = events.filter(kind__in=PARTNER_EVENT_KINDS)
+    return events
+
+
+def event_text_for(event: ReferralEvent, audience: Audience) -> str:
+    """An event's text as the audience may read it."""
+    if audience == Audience.PARTNER and event.kind in PARTNER_TEXT_HIDDEN:
+        return ""
+    return event.text
+
+
+def child_chronology_for_user(
+    *, user: User | Any, child: Child
+) -> tuple[list[ChronologyEntry], list[Concern], list[Referral]]:
+    """Everything the person may see about the child, in time order (not audited here)."""
+    concerns = list(
+        concern_list_for_user(user=user)
+        .filter(child=child)
+        .select_related("agency", "raised_by")
+        .prefetch_related("addenda__author")
+    )
+    scope = scope_for_user(user)
+    # The receiving authority sees every referral about the child it received, from any
+    # agency and whichever of its teams worked it; others what the referral selector allows.
+    visible_ids = set(
+        referral_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
+    )
+    authority_ids: set[int] = set()
+    if scope.team_authority_ids or scope.authority_ids:
+        authority_ids = set(
+            _authority_referrals(scope).filter(child=child).values_list("pk", flat=True)
+        )
+    referrals = list(
+        Referral.objects.filter(pk__in=visible_ids | authority_ids)
+        .select_related("referring_agency", "local_authority", "team", "decision")
+        .order_by("submitted_at", "id")
+    )
+    entries: list[ChronologyEntry] = []
+    for concern in concerns:
+        entries.append(
+            ChronologyEntry(
+                concern.observed_at,
+                "Concern recorded",
+                concern.what_happened,
+                concern.agency.name,
+                concern=concern,
+            )
+        )
+        if concern.reviewed_at is not None:
+            entries.append(
+                ChronologyEntry(
+                    concern.reviewed_at,
+                    f"Concern reviewed: {concern.get_review_outcome_display()}",
+                    concern.review_rationale,
+                    concern.agency.name,
+                    concern=concern,
+                )
+            )
+        for addendum in concern.addenda.all():
+            entries.append(
+                ChronologyEntry(
+                    addendum.created_at,
+                    "Added to a concern",
+                    addendum.text,
+                    concern.agency.name,
+                    concern=concern,
+                )
+            )
+    events = ReferralEvent.objects.filter(referral__in=[r.pk for r in referrals]).select_related(
+        "agency"
+    )
+    by_pk = {r.pk: r for r in referrals}
+    audiences = {r.pk: referral_audience(user=user, referral=r) for r in referrals}
+    for event in events:
+        referral = by_pk[event.referral_id]
+        audience = audiences[referral.pk]
+        if event.is_internal and audience != Audience.TEAM:
+            continue
+        if audience == Audience.PARTNER and event.kind not in PARTNER_EVENT_KINDS:
+            continue
+        title = f"Referral: {event.get_kind_display()}"
+        decision = getattr(referral, "decision", None)
+        if decision is not None and event.kind in (
+            ReferralEvent.Kind.DECIDED,
+            ReferralEvent.Kind.FEEDBACK,
+        ):
+            title += f": {decision.get_outcome_display()}"
+        entries.append(
+            ChronologyEntry(
+                event.created_at,
+                title,
+                event_text_for(event, audience),
+                event.agency.name if event.agency else referral.referring_agency.name,
+                referral=referral,
+                is_internal=event.is_internal,
+                may_open=referral.pk in visible_ids,
+            )
+        )
+    entries.sort(key=lambda entry: entry.at)
+    return entries, concerns, referrals

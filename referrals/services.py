@@ -80,7 +80,9 @@ def notifications_create(
             escalation=escalation,
             next_attempt_at=now,
         )
-        for recipient in {r.pk: r for r in recipients if r.is_active}.values()
+        for recipient in {
+            r.pk: r for r in recipients if r.is_active and not r.is_agency_system
+        }.values()
         for channel in channels
     ]
     created = Notification.objects.bulk_create(rows)
@@ -242,16 +244,18 @@ def referral_create(
     referral = Referral(
         child=child,
         referring_agency=agency,
-        referrer=user,
+        # An agency's system refers for the agency; no person is the referrer.
+        referrer=None if user is None or user.is_agency_system else user,
         local_authority=local_authority or child.local_authority,
         cin_referral_source=agency.cin_referral_source,
         status=Referral.Status.DRAFT,
         **fields,
     )
-    if user is not None:
-        referral.referrer_name = referral.referrer_name or str(user)
-        referral.referrer_email = referral.referrer_email or user.email
-        referral.referrer_phone = referral.referrer_phone or user.phone
+    if referral.referrer is not None:
+        person = referral.referrer
+        referral.referrer_name = referral.referrer_name or str(person)
+        referral.referrer_email = referral.referrer_email or person.email
+        referral.referrer_phone = referral.referrer_phone or person.phone
     referral.full_clean(exclude=["team"])
     referral.save()
     referral.concerns.set(concerns)
@@ -351,6 +355,31 @@ def referral_submit(
     return referral
 
 
+@transaction.atomic
+def referral_send(
+    *,
+    user: User,
+    agency: Agency,
+    child: Child,
+    concerns: Iterable[Concern] = (),
+    **fields: Any,
+) -> Referral:
+    """Make and submit a referral from the check-your-answers page, discarding its draft."""
+    from referrals.models import Draft
+    from referrals.services_drafts import drafts_discard_for
+
+    concerns = list(concerns)
+    _require(
+        all(c.child_id == child.pk and c.agency_id == agency.pk for c in concerns),
+        errors.PERMISSION_DENIED,
+        code="permission_denied",
+    )
+    referral = referral_create(user=user, agency=agency, child=child, concerns=concerns, **fields)
+    referral = referral_submit(referral=referral, user=user)
+    drafts_discard_for(user=user, kind=Draft.Kind.REFERRAL, child=child)
+    return referral
+
+
 # Referrals: the front door's work ----------------------------------------------------------
 
 
@@ -393,12 +422,15 @@ def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
     referral.status = Referral.Status.ACKNOWLEDGED
     referral.acknowledged_at = timezone.now()
     referral.owner = user
+    # The acknowledgement clock stops; the decision clock's ladder starts again at level 1.
+    referral.escalation_level = 0
     referral.next_escalation_at = referral.decision_due_at
     referral.save(
         update_fields=[
             "status",
             "acknowledged_at",
             "owner",
+            "escalation_level",
             "next_escalation_at",
             "updated_at",
         ]
@@ -454,6 +486,9 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
     """The referrer's answer puts the referral back in the queue."""
     referral = _locked(referral)
     _require(
+        _is_referrer_side(user, referral), errors.REFERRAL_NOT_REFERRER, code="permission_denied"
+    )
+    _require(
         referral.status == Referral.Status.INFORMATION_REQUESTED,
         errors.REFERRAL_NOT_AWAITING_INFORMATION,
         code="state",
@@ -474,6 +509,83 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
         recipients=recipients,
         subject="The referrer has answered",
         body=f"Referral #{referral.pk} has new information.",
+        referral=referral,
+    )
+    return referral
+
+
+def _is_referrer_side(user: User, referral: Referral) -> bool:
+    """The person who referred, or a safeguarding lead of the referring agency."""
+    return (
+        referral.referrer_id == user.pk
+        or Membership.objects.filter(
+            user=user,
+            agency_id=referral.referring_agency_id,
+            agency__is_active=True,
+            role__in=SAFEGUARDING_LEAD_ROLES,
+        ).exists()
+    )
+
+
+@transaction.atomic
+def referral_note_add(*, referral: Referral, user: User, text: str) -> ReferralEvent:
+    """An internal note on the timeline, for the receiving team only."""
+    from referrals.selectors import referral_is_received_by
+
+    referral = _locked(referral)
+    _require(
+        referral_is_received_by(user=user, referral=referral),
+        errors.REFERRAL_NOT_RECEIVED,
+        code="permission_denied",
+    )
+    _require(bool(text.strip()), errors.NOTE_REQUIRED)
+    event = _event(
+        referral,
+        ReferralEvent.Kind.NOTE,
+        actor=user,
+        text=text,
+        is_internal=True,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(actor=user, action=AuditAction.NOTE, target=referral, data={"event": event.pk})
+    return event
+
+
+@transaction.atomic
+def referral_reassign(*, referral: Referral, user: User, to_user: User) -> Referral:
+    """A manager gives an open referral to someone else in the receiving team."""
+    referral = _locked(referral)
+    _require_capability(user, "referrals.reassign_referral", _receiving_agency(referral))
+    _require(referral.status in Referral.AWAITING, errors.REFERRAL_NOT_OPEN, code="state")
+    _require(
+        Membership.objects.filter(
+            user=to_user, team=referral.team, role__in=TEAM_ROLES, user__is_active=True
+        ).exists(),
+        errors.REFERRAL_REASSIGN_NOT_TEAM_MEMBER,
+    )
+    _require(referral.owner_id != to_user.pk, errors.REFERRAL_REASSIGN_SAME_OWNER, code="conflict")
+    previous = referral.owner_id
+    referral.owner = to_user
+    referral.save(update_fields=["owner", "updated_at"])
+    # Staffing is the team's business: the referrer and partners do not see it.
+    _event(
+        referral,
+        ReferralEvent.Kind.REASSIGNED,
+        actor=user,
+        text=f"Assigned to {to_user}.",
+        is_internal=True,
+        agency=_receiving_agency(referral),
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.REASSIGN,
+        target=referral,
+        data={"from": previous, "to": to_user.pk},
+    )
+    notifications_create(
+        recipients=[to_user],
+        subject="A referral was assigned to you",
+        body=f"Referral #{referral.pk} was assigned to you by a manager.",
         referral=referral,
     )
     return referral
@@ -780,11 +892,32 @@ def share_revoke(*, share: Share, user: User | None) -> Share:
     return share
 
 
+def shares_expire(*, now: datetime.datetime | None = None) -> int:
+    """End every share past its expiry; the selectors already ignore them, this tidies grants."""
+    now = now or timezone.now()
+    due = Share.objects.filter(revoked_at__isnull=True, expires_at__lte=now).order_by("id")
+    ended = 0
+    for share in due.iterator():
+        try:
+            share_revoke(share=share, user=None)
+        except ApplicationError:
+            continue  # revoked by a person meanwhile
+        ended += 1
+    return ended
+
+
 # The relay ---------------------------------------------------------------------------------
 
 RELAY_MAX_ATTEMPTS = 8
-# A claim older than this belongs to a worker that died mid-send: the row is taken again.
-RELAY_CLAIM_TIMEOUT = datetime.timedelta(minutes=5)
+# One relay run sends batches until the outbox is empty or this much time has passed.
+RELAY_TIME_BUDGET = datetime.timedelta(seconds=50)
+
+
+def _claim_timeout() -> datetime.timedelta:
+    """A claim older than this belongs to a worker that died mid-send: the row is taken again."""
+    from django.conf import settings
+
+    return datetime.timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
@@ -805,50 +938,88 @@ def notification_deliver(notification: Notification) -> None:
         )
 
 
-def notifications_relay(*, batch_size: int = 100) -> int:
-    """Send due notifications, claiming each with a compare-and-swap so none goes twice."""
+def _relay_batch(*, batch_size: int) -> tuple[int, int]:
+    """Claim and send one batch of due notifications; return (rows looked at, rows sent)."""
     now = timezone.now()
     due = list(
         Notification.objects.filter(
             Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-            | Q(
-                status=Notification.Status.SENDING,
-                claimed_at__lt=now - RELAY_CLAIM_TIMEOUT,
-            )
+            | Q(status=Notification.Status.SENDING, claimed_at__lt=now - _claim_timeout())
         )
         .order_by("next_attempt_at", "id")
         .values_list("pk", "status", "claimed_at")[:batch_size]
     )
     sent = 0
     for pk, status, claimed_at in due:
+        # Compare-and-swap: the row moves to SENDING only if nobody changed it since we read
+        # it, so of two relays racing for a row exactly one sends it.
+        claim = timezone.now()
         claimed = Notification.objects.filter(pk=pk, status=status, claimed_at=claimed_at).update(
-            status=Notification.Status.SENDING, claimed_at=timezone.now()
+            status=Notification.Status.SENDING, claimed_at=claim
         )
         if not claimed:
-            continue  # another relay took it first
+            continue
+        mine = Notification.objects.filter(
+            pk=pk, status=Notification.Status.SENDING, claimed_at=claim
+        )
         notification = Notification.objects.select_related("recipient").get(pk=pk)
         try:
             notification_deliver(notification)
         except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
             attempts = notification.attempts + 1
             failed = attempts >= RELAY_MAX_ATTEMPTS
-            Notification.objects.filter(pk=pk).update(
+            mine.update(
                 status=Notification.Status.FAILED if failed else Notification.Status.PENDING,
                 attempts=attempts,
                 next_attempt_at=timezone.now() + _backoff(attempts),
-                last_error=type(exc).__name__,
+                claimed_at=None,
+                # The class only: a message may quote an address or a server's reply.
+                last_error=type(exc).__name__[:200],
             )
             logger.warning(
-                "Notification %s failed (attempt %s): %s",
-                pk,
-                attempts,
-                type(exc).__name__,
+                "Notification %s failed (attempt %s): %s", pk, attempts, type(exc).__name__
             )
             continue
-        Notification.objects.filter(pk=pk).update(
+        # Conditional on our claim: a relay whose claim expired must not overwrite a newer one.
+        sent += mine.update(
             status=Notification.Status.SENT,
             sent_at=timezone.now(),
             attempts=notification.attempts + 1,
+            last_error="",
         )
-        sent += 1
-    return sent
+    return len(due), sent
+
+
+def notifications_relay(*, batch_size: int = 100) -> int:
+    """Send due notifications, claiming each with a compare-and-swap so none goes twice."""
+    started = timezone.now()
+    sent = 0
+    while True:
+        looked_at, batch_sent = _relay_batch(batch_size=batch_size)
+        sent += batch_sent
+        if looked_at < batch_size or timezone.now() - started > RELAY_TIME_BUDGET:
+            return sent
+
+
+@transaction.atomic
+def notifications_retry(*, notifications: Iterable[Notification], user: User) -> int:
+    """Put failed notifications back in the outbox now (an operator, from the admin)."""
+    pks = [n.pk for n in notifications]
+    retried = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=pks, status=Notification.Status.FAILED)
+        .order_by("id")
+    )
+    Notification.objects.filter(pk__in=[n.pk for n in retried]).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    for notification in retried:
+        audit_record(
+            actor=user,
+            action=AuditAction.UPDATE,
+            target=notification,
+            data={"retry": True, "last_error": notification.last_error},
+        )
+    if retried:
+        transaction.on_commit(_relay_soon)
+    return len(retried)

@@ -8,17 +8,20 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from referrals.audit import audit_record_many
 from referrals.models import AuditAction, Concern, Notification, Referral
+from referrals.permissions import agencies_with_capability
 from referrals.selectors import (
     concern_list_for_user,
+    draft_list_for_user,
     referral_get_for_user,
-    referral_is_received_by,
     referral_list_for_user,
     scope_for_user,
 )
+from referrals.views_triage import referral_page
 from safeguarding.http import AuthenticatedHttpRequest
 
 HOME_QUEUE_ROWS = 10
@@ -29,6 +32,7 @@ class Card:
     title: str
     count: int
     hint: str
+    url: str = ""
 
 
 @login_required
@@ -76,6 +80,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
                 .filter(agency_id__in=scope.lead_agency_ids, status=Concern.Status.NEW)
                 .count(),
                 "New concerns recorded by your colleagues.",
+                reverse("concern-list"),
             )
         )
     made = referrals.filter(Q(referrer=user) | Q(referring_agency_id__in=scope.lead_agency_ids))
@@ -85,6 +90,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "Your referrals awaiting an outcome",
                 made.filter(status__in=Referral.AWAITING).count(),
                 "Sent to children's social care.",
+                reverse("referral-mine"),
             )
         )
         cards.append(
@@ -92,6 +98,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "Outcomes to read",
                 made.filter(status=Referral.Status.DECIDED).count(),
                 "The authority has decided and sent feedback.",
+                reverse("referral-mine"),
             )
         )
     if not scope.lead_agency_ids and not scope.team_ids:
@@ -100,6 +107,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "Concerns you recorded",
                 concern_list_for_user(user=user).filter(raised_by=user).count(),
                 "Only you and your safeguarding leads can see them.",
+                reverse("concern-list"),
             )
         )
     if scope.group_ids and not (scope.team_ids or scope.authority_ids):
@@ -120,21 +128,36 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     ).count()
     if queue:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=queue)
+    # Drafts are offered back here after signing in again: nothing typed is lost.
+    drafts = list(draft_list_for_user(user=user))
+    if drafts:
+        audit_record_many(
+            actor=user,
+            action=AuditAction.LIST,
+            targets={d.child_id: d.child for d in drafts}.values(),
+        )
     memberships = user.memberships.select_related("agency", "team").order_by("agency__name")
     return render(
         request,
         "referrals/home.html",
-        {"cards": cards, "queue": queue, "unread": unread, "memberships": memberships, "now": now},
+        {
+            "cards": cards,
+            "queue": queue,
+            "unread": unread,
+            "memberships": memberships,
+            "now": now,
+            "drafts": drafts,
+            "may_record": bool(
+                agencies_with_capability(user=user, capability="referrals.add_concern")
+            ),
+            "may_refer": bool(
+                agencies_with_capability(user=user, capability="referrals.add_referral")
+            ),
+        },
     )
 
 
 @login_required
 def referral_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """One referral and its timeline; internal notes only for the receiving authority."""
-    referral = referral_get_for_user(user=request.user, pk=pk)
-    events = referral.events.select_related("actor", "agency")
-    if not referral_is_received_by(user=request.user, referral=referral):
-        events = events.filter(is_internal=False)
-    return render(
-        request, "referrals/referral_detail.html", {"referral": referral, "events": events}
-    )
+    """One referral as its reader may see it (team, referrer or partner), with their actions."""
+    return referral_page(request, referral_get_for_user(user=request.user, pk=pk))

@@ -7,4 +7,12 @@ from django.http import HttpRequest
 
 
 def service(request: HttpRequest) -> dict[str, object]:
-    return {"service_name": "Safeguarding referrals", "demo_mode": settings.DEMO_MODE}
+    idle = settings.SESSION_IDLE_SECONDS
+    return {
+        "service_name": "Safeguarding referrals",
+        "demo_mode": settings.DEMO_MODE,
+        # The page's script warns this many seconds before an idle session ends.
+        "session_idle_seconds": idle,
+        "session_warning_seconds": min(120, idle // 4),
+        "session_idle_minutes": idle // 60,
+    }

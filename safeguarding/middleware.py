@@ -1,14 +1,20 @@
-"""Request id and address for the audit trail, and MFA enforcement outside demo mode."""
+"""Request id and address for the audit trail, MFA enforcement outside demo mode, and the
+idle and absolute session timeouts."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from safeguarding import request_context
 
@@ -54,5 +60,68 @@ class MFARequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(_MFA_EXEMPT_PREFIXES)
         ):
-            return redirect("mfa-verify")
+            target = reverse("mfa-verify")
+            if request.method == "GET" and request.path != "/":
+                # Back to the page they asked for (ids only in our URLs, never personal data).
+                target += "?" + urlencode({"next": request.get_full_path()})
+            return redirect(target)
         return self.get_response(request)
+
+
+SESSION_STARTED_KEY = "session_started_at"
+SESSION_ACTIVITY_KEY = "session_activity_at"
+# The last-activity time is written at most this often, so most requests do not save the
+# session; the idle timeout is exact to within this many seconds.
+_ACTIVITY_RESOLUTION_SECONDS = 10
+_TIMEOUT_EXEMPT_PREFIXES = ("/static/", "/healthz")
+
+
+class SessionTimeoutMiddleware:
+    """Sign a person out after SESSION_IDLE_SECONDS without a request, and SESSION_COOKIE_AGE
+    after they signed in whatever they do (the cookie's own expiry moves with every save)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is None
+            or not user.is_authenticated
+            or request.path.startswith(_TIMEOUT_EXEMPT_PREFIXES)
+        ):
+            return self.get_response(request)
+        session = request.session
+        now = time.time()
+        started = session.setdefault(SESSION_STARTED_KEY, now)
+        last = session.get(SESSION_ACTIVITY_KEY, now)
+        if now - last > settings.SESSION_IDLE_SECONDS:
+            return self._sign_out(request, "idle")
+        if now - started > settings.SESSION_COOKIE_AGE:
+            return self._sign_out(request, "absolute")
+        # A page re-reading itself on a timer (the triage queue) is not the person doing
+        # anything: it must not keep an unattended session alive.
+        background = request.headers.get("X-Background-Refresh") == "1"
+        if not background and (
+            SESSION_ACTIVITY_KEY not in session or now - last >= _ACTIVITY_RESOLUTION_SECONDS
+        ):
+            session[SESSION_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+    def _sign_out(self, request: HttpRequest, reason: str) -> HttpResponse:
+        request.sign_out_reason = reason  # type: ignore[attr-defined]
+        logout(request)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return JsonResponse({"signed_out": True}, status=401)
+        if reason == "idle":
+            minutes = settings.SESSION_IDLE_SECONDS // 60
+            text = (
+                f"You were signed out because you did nothing for {minutes} minutes. "
+                "Anything you were typing was saved as a draft."
+            )
+        else:
+            hours = settings.SESSION_COOKIE_AGE // 3600
+            text = f"You were signed out because you signed in more than {hours} hours ago."
+        messages.info(request, text + " Sign in again to carry on.")
+        next_path = request.get_full_path() if request.method == "GET" else request.path
+        return redirect(reverse("login") + "?" + urlencode({"next": next_path}))

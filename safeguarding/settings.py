@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "safeguarding.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it tells a person why they were signed out.
+    "safeguarding.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -161,6 +163,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# Locked out: the sign-in form says so and for how long, instead of axes' own page.
+AXES_LOCKOUT_CALLABLE = "agencies.views.sign_in_locked_out"
 
 # Sessions: idle timeout, absolute lifetime, cookies that scripts cannot read.
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
@@ -220,6 +224,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or DEMO_MODE
 # Uploaded files are evidence: kept outside any folder the web server serves.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# No MEDIA_URL is routed: files leave only through the audited download view.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Celery: Redis in production and tests; a file-system broker for `make run`.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
@@ -256,12 +263,31 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Beat only triggers sweeps; every deadline lives in a database column.
+# Beat only triggers sweeps; every deadline lives in a database column. Run exactly one beat;
+# a second one only sends more sweeps, which find nothing left to do.
 NOTIFICATION_RELAY_INTERVAL_SECONDS = env.float("NOTIFICATION_RELAY_INTERVAL_SECONDS", default=30)
+ESCALATION_SWEEP_INTERVAL_SECONDS = env.float("ESCALATION_SWEEP_INTERVAL_SECONDS", default=60)
+# Referrals escalated per transaction: short row locks, few round trips.
+ESCALATION_SWEEP_BATCH_SIZE = env.int("ESCALATION_SWEEP_BATCH_SIZE", default=200)
+# A claimed notification not sent within this time belongs to a dead worker and is taken again.
+NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.float("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": {
         "task": "referrals.tasks.notifications_relay_task",
         "schedule": NOTIFICATION_RELAY_INTERVAL_SECONDS,
+        # A trigger nobody ran in time is replaced by the next one, not queued up behind it.
+        "options": {"expires": NOTIFICATION_RELAY_INTERVAL_SECONDS},
+    },
+    "referral-escalations-sweep": {
+        "task": "referrals.tasks.referral_escalations_sweep_task",
+        "schedule": ESCALATION_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": ESCALATION_SWEEP_INTERVAL_SECONDS},
+    },
+    # Tidying only: a share stops counting at its expiry in the selectors themselves.
+    "shares-expire": {
+        "task": "referrals.tasks.shares_expire_task",
+        "schedule": 15 * 60,
+        "options": {"expires": 15 * 60},
     },
 }
 
@@ -276,6 +302,8 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+# Well inside the relay's claim timeout, so a slow mail server never causes a second send.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="safeguarding@localhost")
 
 REST_FRAMEWORK = {
@@ -283,12 +311,36 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "referrals.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The incremental feed serves changes older than the oldest open transaction, less this
+# margin for clock skew between web servers and the database (see referrals/api/feed.py).
+# Requests per client (an agency system or a person) over the API; 429 with Retry-After past it.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+API_FEED_HORIZON_MARGIN_SECONDS = env.float("API_FEED_HORIZON_MARGIN_SECONDS", default=2.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safeguarding referrals API",
+    "DESCRIPTION": (
+        "For partner agencies' systems: pull the referrals your agency may see, incrementally, "
+        "and submit your own. Authenticate with OAuth2 client credentials at /o/token/ "
+        "(scopes referrals:read, referrals:write). Errors are RFC 9457 problems whose `type` "
+        "is stable: /api/problems/validation, /unauthenticated, /forbidden, /not-found, "
+        "/conflict, /state, /idempotency-key-reused, /throttled. Feeds: keep `next_cursor` "
+        "and pull again; every change is delivered once, in order of (updated_at, id), and "
+        "only changes older than the oldest open database transaction are served, so a "
+        "transaction that commits late is never skipped."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -299,7 +351,9 @@ OAUTH2_PROVIDER = {
         "referrals:read": "Read the referrals your agency may see",
         "referrals:write": "Submit referrals for your agency",
     },
-    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "DEFAULT_SCOPES": ["referrals:read"],
+    # Short-lived tokens; client secrets are stored hashed (the default); revoke in admin.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("ACCESS_TOKEN_EXPIRE_SECONDS", default=600),
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from oauth2_provider import views as oauth2_views
 
 from agencies import views as agency_views
 from agencies.forms import SignInForm
 from referrals import views as referral_views
 from safeguarding.views import healthz
 
+SWAGGER_UI_INLINE_STYLE = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+
 urlpatterns = [
     path("", referral_views.home, name="home"),
     path("referrals/<int:pk>/", referral_views.referral_detail, name="referral-detail"),
+    path("", include("referrals.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -24,6 +30,25 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/", agency_views.mfa_verify, name="mfa-verify"),
     path("accounts/mfa/enrol/", agency_views.mfa_enrol, name="mfa-enrol"),
+    path(
+        "accounts/mfa/recovery-codes/",
+        agency_views.mfa_recovery_codes,
+        name="mfa-recovery-codes",
+    ),
+    path("accounts/session/keep-alive/", agency_views.session_keep_alive, name="keep-alive"),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("referrals.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        # Swagger UI sets one fixed inline style; allow exactly that one by its hash.
+        csp_update({"style-src": [SWAGGER_UI_INLINE_STYLE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
+    # Only what machine clients need from django-oauth-toolkit: no application registration.
+    path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
+    path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),
     path("admin/", admin.site.urls),
 ]

@@ -321,3 +321,81 @@ def outsider(world: World) -> Any:
 def partner(world: World) -> Any:
     """Health's safeguarding lead: sees a referral only when it is shared with health."""
     return _member(world.health, "dsl", email="nurse@health.test")
+
+
+@pytest.fixture
+def southvale_dsl(world: World) -> Any:
+    """The safeguarding lead of a school in another authority."""
+    return _member(world.southvale_high, "dsl", email="dsl@southvale.test")
+
+
+@pytest.fixture
+def police_officer(world: World) -> Any:
+    """Police refer from scratch; in the demo they hold the DSL role in their agency."""
+    return _member(world.police, "dsl", email="officer@police.test")
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Uploaded files go to a folder of their own, so a test can see what was stored."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+def stored_files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def signed_in(client: Any, user: Any) -> Any:
+    """A test client signed in with a password and a confirmed authenticator app."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def totp_now(user: Any) -> str:
+    """A code the user's authenticator app would show, never one already used."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Phone"}
+    )
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = max(time.time(), device.t0 + (device.last_t + 1) * device.step)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(page: Any, user: Any, *, go: bool = True) -> None:
+    """Sign in through the pages: password, then the authenticator code."""
+    import re
+
+    totp_now(user)  # an authenticator app is enrolled before the first sign-in
+    if go:
+        page.goto("/accounts/login/")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/accounts/mfa/"))
+    page.get_by_label("Security code").fill(totp_now(user))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(lambda url: "/accounts/" not in url)
+
+
+def sign_out(page: Any) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(lambda url: "/accounts/login/" in url)

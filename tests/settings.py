@@ -37,3 +37,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# One process, one clock: no skew to allow for in the API feed (the sync test sets its own).
+API_FEED_HORIZON_MARGIN_SECONDS = 0.0

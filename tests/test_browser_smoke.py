@@ -34,11 +34,17 @@ def test_it_enrols_an_authenticator_and_signs_in(page: Any, dsl: Any) -> None:
     page.get_by_label("Security code").fill(f"{TOTP(key).token():06d}")
     page.get_by_role("button", name="Confirm").click()
 
+    page.wait_for_url(re.compile(r"/accounts/mfa/recovery-codes/$"))
+    assert page.locator(".app-recovery-codes li").count() == 10
+    assert axe_serious_violations(page) == []
+    page.get_by_role("button", name="I have saved my recovery codes").click()
+
     page.wait_for_url(re.compile(r"/$"))
     assert page.get_by_role("heading", name="What needs you now").is_visible()
     assert page.get_by_text("Concerns to review").is_visible()
     assert axe_serious_violations(page) == []
-    assert AuditEvent.objects.filter(actor=dsl, action=AuditAction.MFA_ENROL).count() == 1
+    # The authenticator app, then the recovery codes.
+    assert AuditEvent.objects.filter(actor=dsl, action=AuditAction.MFA_ENROL).count() == 2
 
 
 @pytest.mark.browser

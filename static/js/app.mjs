@@ -1,5 +1,21 @@
 // Progressive enhancement only: every page works without JavaScript.
 import { initAll } from "/static/govuk/govuk-frontend.min.js";
+import { initAutosave } from "./autosave.mjs";
+import { initBodyMap } from "./body-map.mjs";
+import { initQueueRefresh } from "./queue-refresh.mjs";
+import { initSessionTimeout } from "./session.mjs";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
+initSessionTimeout();
+for (const form of document.querySelectorAll("form[data-autosave]")) {
+  initAutosave(form);
+}
+for (const form of document.querySelectorAll("form[data-autosave]")) {
+  if (form.querySelector("[data-body-map]") || form.querySelector("[data-add-injury]")) {
+    initBodyMap(form);
+  }
+}
+for (const container of document.querySelectorAll("[data-queue]")) {
+  initQueueRefresh(container);
+}

@@ -42,7 +42,8 @@ def test_seed_demo_is_idempotent_and_covers_every_state() -> None:
     )
     states = set(Referral.objects.values_list("status", flat=True))
     assert states == set(Referral.Status.values)
-    assert User.objects.count() == len(DEMO_USERS)
+    assert User.objects.filter(is_agency_system=False).count() == len(DEMO_USERS)
+    assert User.objects.filter(is_agency_system=True).count() == 2
 
 
 EXPECTED_CARDS = {

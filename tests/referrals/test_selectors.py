@@ -145,3 +145,22 @@ def test_children_are_found_by_the_agencies_that_know_them(
     assert list(child_list_for_user(user=social_worker)) == [referral.child]
     with pytest.raises(Http404):
         child_get_for_user(user=outsider, pk=referral.child.pk)
+
+
+def test_the_emergency_duty_team_opens_the_open_referrals_it_may_be_alerted_about(
+    referral: Referral, world: World, dsl: Any
+) -> None:
+    duty = factories.UserFactory.create()
+    factories.MembershipFactory.create(
+        user=duty, agency=world.north_csc, team=world.edt, role="social_worker"
+    )
+    assert list(referral_list_for_user(user=duty)) == [referral]
+    # Once it is decided it is the front door's again, not the night's.
+    referral.status = Referral.Status.DECIDED
+    referral.save()
+    duty = type(duty).objects.get(pk=duty.pk)
+    assert not referral_list_for_user(user=duty).exists()
+    draft = factories.ReferralFactory.create(
+        referring_agency=world.riverside, referrer=dsl, child__created_by_agency=world.riverside
+    )
+    assert draft not in referral_list_for_user(user=duty)

@@ -28,6 +28,7 @@ from agencies.models import (
 )
 from referrals import services
 from referrals.choices import CinCategory, Factor, Urgency
+from referrals.clock import WorkingCalendar
 from referrals.models import Child, Concern, Decision, Referral
 
 DEMO_USERS: list[tuple[str, str, str, str, str, str | None]] = [
@@ -81,6 +82,13 @@ DEMO_USERS: list[tuple[str, str, str, str, str, str | None]] = [
 ]
 
 
+# Agency systems for the API: client id; the secret is the id followed by "-secret".
+DEMO_API_CLIENTS = [
+    ("Northshire Police", "demo-northshire-police"),
+    ("Southvale Children's Services", "demo-southvale-csc"),
+]
+
+
 class Command(BaseCommand):
     help = "Load the demo agencies, people and records (demo mode only; idempotent)."
 
@@ -90,6 +98,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             agencies = self._setup()
             users = self._users(agencies)
+            self._api_clients(agencies)
         if Child.objects.filter(created_by_agency__in=agencies.values()).exists():
             self.stdout.write("Demo data already loaded.")
         else:
@@ -182,6 +191,21 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(user=user, agency=agency, team=team, role=role)
             users[email] = user
         return users
+
+    def _api_clients(self, agencies: dict[str, Agency]) -> None:
+        """OAuth2 client-credentials applications for two agencies' systems (see README)."""
+        from oauth2_provider.models import get_application_model
+
+        from referrals.services_partners import api_client_create
+
+        for agency_name, client_id in DEMO_API_CLIENTS:
+            if not get_application_model().objects.filter(client_id=client_id).exists():
+                api_client_create(
+                    agency=agencies[agency_name],
+                    name=f"{agency_name} system",
+                    client_id=client_id,
+                    client_secret=f"{client_id}-secret",
+                )
 
     # The story ------------------------------------------------------------------------------
 
@@ -310,14 +334,15 @@ class Command(BaseCommand):
         )
         # Submitted, waiting in the Front Door queue.
         referral(riverside, dsl, ben, concerns=(referred,))
-        # Immediate risk received two hours ago and never acknowledged: overdue, to escalate.
-        referral(
-            police,
-            officer,
-            cara,
-            urgency=Urgency.IMMEDIATE,
-            received_at=now - datetime.timedelta(hours=2),
-        )
+        # Immediate risk, never acknowledged: overdue, so the first sweep after `make run`
+        # starts escalates it to Morgan, the Front Door's manager. Received in working hours
+        # (two hours ago, or the last working time before that), so it is in the Front Door's
+        # queue whatever hour the demo starts, not the out-of-hours team's.
+        received = now - datetime.timedelta(hours=2)
+        calendar = WorkingCalendar(police.local_authority)
+        while not calendar.is_working_time(received):
+            received -= datetime.timedelta(minutes=15)
+        referral(police, officer, cara, urgency=Urgency.IMMEDIATE, received_at=received)
         # Acknowledged and owned by the social worker.
         acked = referral(hillview, hill_dsl, dan, urgency=Urgency.URGENT)
         services.referral_acknowledge(referral=acked, user=sw)

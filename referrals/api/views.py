@@ -1,0 +1,402 @@
+"""The agencies' API: one small view per operation, scoped by the same selectors as the pages.
+
+Every record returned is audited, one event per record, written in one INSERT.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from typing import Any, cast
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from agencies.models import Agency, LocalAuthority, User
+from referrals.api.auth import AgencyClientAuthentication, ScopeOrVerifiedSession
+from referrals.api.feed import Cursor, feed_page
+from referrals.api.serializers import (
+    AgencyDirectorySerializer,
+    ChildSerializer,
+    ReferralCreateSerializer,
+    ReferralDetailSerializer,
+    ReferralSerializer,
+)
+from referrals.audit import audit_record_many
+from referrals.choices import Urgency
+from referrals.forms import ReferralForm
+from referrals.models import AuditAction, Referral
+from referrals.selectors import (
+    child_get_for_user,
+    child_list_for_user,
+    referral_get_for_user,
+    referral_list_for_user,
+    scope_for_user,
+)
+from referrals.services_partners import (
+    IdempotentReplay,
+    referral_submit_for_agency,
+    referring_agency_for,
+    share_acknowledge_receipt,
+)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+NHS_LOOKUP_FOR_AUTHORITIES = "Look-up by NHS number is for local authorities only."
+
+PROBLEM = OpenApiResponse(
+    response=inline_serializer(
+        "Problem",
+        {
+            "type": serializers.CharField(),
+            "title": serializers.CharField(),
+            "status": serializers.IntegerField(),
+            "detail": serializers.CharField(),
+            "instance": serializers.CharField(required=False),
+            "errors": serializers.DictField(required=False),
+        },
+    ),
+    description="An RFC 9457 problem (application/problem+json).",
+)
+COMMON_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 429: PROBLEM}
+
+
+class ClientThrottle(UserRateThrottle):
+    """Per client (each agency system and each person has its own bucket)."""
+
+    scope = "api_client"
+
+    def get_rate(self) -> str:
+        return str(settings.API_THROTTLE_RATE)
+
+
+class ApiView(APIView):
+    authentication_classes = [AgencyClientAuthentication, *APIView.authentication_classes]
+    permission_classes = [ScopeOrVerifiedSession]
+    throttle_classes = [ClientThrottle]
+    write_methods: tuple[str, ...] = ()
+
+    def get_exception_handler(self) -> Any:
+        from referrals.api.problems import problem_exception_handler
+
+        return problem_exception_handler
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Personal data: never kept by a browser or a proxy.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _page_size(request: Request) -> int:
+    raw = request.query_params.get("page_size", str(DEFAULT_PAGE_SIZE))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ValidationError({"page_size": [f"Give a whole number from 1 to {MAX_PAGE_SIZE}."]})
+    return int(raw)
+
+
+def _updated_after(request: Request) -> datetime.datetime | None:
+    raw = request.query_params.get("updated_after")
+    if raw is None:
+        return None
+    message = {"updated_after": ["Give an ISO 8601 date and time with its offset."]}
+    try:
+        value = parse_datetime(raw)
+        if value is None or value.tzinfo is None:
+            raise ValidationError(message)
+        # In UTC: the database refuses offsets beyond ±16 hours that Python accepts.
+        return value.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError(message) from None
+
+
+def _cursor(request: Request) -> Cursor | None:
+    raw = request.query_params.get("cursor")
+    return Cursor.decode(raw) if raw else None
+
+
+def _user(request: Request) -> User:
+    """The caller; the permission classes have already refused anyone unauthenticated."""
+    return cast(User, request.user)
+
+
+def _actor_label(user: User) -> str:
+    return f"api:{user.email}" if user.is_agency_system else ""
+
+
+def _audit_reads(request: Request, records: list[Any], action: str = AuditAction.VIEW) -> None:
+    if records:
+        audit_record_many(
+            actor=_user(request),
+            action=AuditAction(action),
+            targets=records,
+            actor_label=_actor_label(_user(request)),
+        )
+
+
+def _page_response(request: Request, serializer: Any, rows: list[Any], cursor: str) -> Response:
+    data = serializer(rows, many=True, context={"user": request.user}).data
+    return Response({"results": data, "next_cursor": cursor})
+
+
+FEED_PARAMETERS = [
+    OpenApiParameter(
+        "updated_after", OpenApiTypes.DATETIME, description="Changes after this moment."
+    ),
+    OpenApiParameter("cursor", str, description="The next_cursor of the previous page."),
+    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}."),
+]
+
+
+def _feed_schema(item: Any, name: str) -> Any:
+    return inline_serializer(
+        name, {"results": item(many=True), "next_cursor": serializers.CharField()}
+    )
+
+
+class ReferralsView(ApiView):
+    write_methods = ("POST",)
+
+    @extend_schema(
+        operation_id="referrals_list",
+        summary="Referrals your agency may see, oldest change first",
+        parameters=[
+            *FEED_PARAMETERS,
+            OpenApiParameter("status", str, enum=Referral.Status.values),
+            OpenApiParameter("urgency", str, enum=Urgency.values),
+            OpenApiParameter("team", int),
+            OpenApiParameter("nhs_number", str, description="Local authorities only."),
+        ],
+        responses={200: _feed_schema(ReferralSerializer, "ReferralPage"), **COMMON_ERRORS},
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={
+                    "results": [{"id": 41, "status": "submitted", "urgency": "urgent"}],
+                    "next_cursor": "MjAyNi0xMS0yM1QxMDowMDowMCswMDowMHw0MQ",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        queryset = _filtered(request, referral_list_for_user(user=request.user))
+        page = feed_page(
+            queryset.select_related(
+                "child", "referring_agency", "local_authority", "team", "decision"
+            ),
+            cursor=_cursor(request),
+            updated_after=_updated_after(request),
+            size=_page_size(request),
+        )
+        _audit_reads(request, page.rows, AuditAction.LIST)
+        return _page_response(request, ReferralSerializer, page.rows, page.next_cursor)
+
+    @extend_schema(
+        operation_id="referrals_create",
+        summary="Make and submit a referral for your agency",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retry with the same key and body: the first referral is returned.",
+            )
+        ],
+        request=ReferralCreateSerializer,
+        responses={201: ReferralSerializer, 409: PROBLEM, 422: PROBLEM, **COMMON_ERRORS},
+        examples=[
+            OpenApiExample(
+                "A police referral",
+                value={
+                    "child": {
+                        "first_name": "Cara",
+                        "last_name": "Specimen",
+                        "date_of_birth": "2012-11-30",
+                        "sex": "female",
+                    },
+                    "urgency": "urgent",
+                    "category": "physical",
+                    "factors": ["domestic_abuse"],
+                    "reason": "Officers attended a domestic incident; the child was present.",
+                    "consent": "not_sought",
+                    "consent_reason": "Seeking consent could put the child at risk.",
+                    "parents_aware": "no",
+                    "referrer_name": "PC Olive Officer",
+                    "referrer_phone": "01632 960555",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReferralCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        # The same rules as the browser's referral form, applied by the form itself.
+        form = ReferralForm(
+            data={name: data.get(name, "") for name in ReferralForm.base_fields},
+            concern_choices=[],
+        )
+        if not form.is_valid():
+            raise ValidationError(
+                {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+            )
+        agency = referring_agency_for(user=_user(request), agency_id=data.get("referring_agency"))
+        authority_id = data.get("local_authority")
+        authority = (
+            get_object_or_404(LocalAuthority, pk=authority_id) if authority_id is not None else None
+        )
+        key = request.headers.get("Idempotency-Key", "").strip()[:255] or None
+        body = json.dumps(request.data, sort_keys=True, default=str).encode()
+        try:
+            referral = referral_submit_for_agency(
+                user=_user(request),
+                agency=agency,
+                child=data["child"],
+                local_authority=authority,
+                idempotency_key=key,
+                request_hash=hashlib.sha256(body).hexdigest(),
+                **form.referral_fields(),
+            )
+            replayed = False
+        except IdempotentReplay as replay:
+            referral, replayed = replay.referral, True
+        referral = Referral.objects.select_related(
+            "child", "referring_agency", "local_authority", "team", "decision"
+        ).get(pk=referral.pk)
+        response = Response(
+            ReferralSerializer(referral, context={"user": request.user}).data,
+            status=status.HTTP_201_CREATED,
+        )
+        response["Location"] = f"/api/v1/referrals/{referral.pk}/"
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _filtered(request: Request, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    params = request.query_params
+    if params.get("status"):
+        if params["status"] not in Referral.Status.values:
+            raise ValidationError({"status": ["Not a referral status."]})
+        queryset = queryset.filter(status=params["status"])
+    if params.get("urgency"):
+        queryset = queryset.filter(urgency=params["urgency"])
+    if params.get("team"):
+        if not params["team"].isdigit():
+            raise ValidationError({"team": ["Give a team id."]})
+        queryset = queryset.filter(team_id=int(params["team"]))
+    if params.get("nhs_number"):
+        scope = scope_for_user(request.user)
+        if not (scope.team_ids or scope.authority_ids):
+            raise ValidationError({"nhs_number": [NHS_LOOKUP_FOR_AUTHORITIES]})
+        # Only referrals the person receives as the authority, not ones shared with them.
+        queryset = queryset.filter(
+            Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids),
+            child__nhs_number="".join(params["nhs_number"].split()),
+        )
+    return queryset
+
+
+class ReferralDetailView(ApiView):
+    @extend_schema(
+        operation_id="referrals_retrieve",
+        summary="One referral with its timeline and decision",
+        responses={200: ReferralDetailSerializer, 404: PROBLEM, **COMMON_ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        referral = referral_get_for_user(user=request.user, pk=pk)
+        referral = Referral.objects.select_related(
+            "child", "referring_agency", "local_authority", "team", "decision"
+        ).get(pk=referral.pk)
+        return Response(ReferralDetailSerializer(referral, context={"user": request.user}).data)
+
+
+class ReferralReceiptView(ApiView):
+    write_methods = ("POST",)
+
+    @extend_schema(
+        operation_id="referrals_acknowledge_receipt",
+        summary="Confirm your agency received a referral shared with it",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "Receipt",
+                {
+                    "referral": serializers.IntegerField(),
+                    "received_at": serializers.DateTimeField(),
+                },
+            ),
+            404: PROBLEM,
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        referral = referral_get_for_user(user=request.user, pk=pk)
+        share = share_acknowledge_receipt(referral=referral, user=_user(request))
+        return Response({"referral": referral.pk, "received_at": share.received_at})
+
+
+class ChildrenView(ApiView):
+    @extend_schema(
+        operation_id="children_list",
+        summary="Children your agency may see, oldest change first",
+        parameters=FEED_PARAMETERS,
+        responses={200: _feed_schema(ChildSerializer, "ChildPage"), **COMMON_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        page = feed_page(
+            child_list_for_user(user=request.user),
+            cursor=_cursor(request),
+            updated_after=_updated_after(request),
+            size=_page_size(request),
+        )
+        _audit_reads(request, page.rows, AuditAction.LIST)
+        return _page_response(request, ChildSerializer, page.rows, page.next_cursor)
+
+
+class ChildDetailView(ApiView):
+    @extend_schema(
+        operation_id="children_retrieve",
+        summary="One child",
+        responses={200: ChildSerializer, 404: PROBLEM, **COMMON_ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ChildSerializer(child_get_for_user(user=request.user, pk=pk)).data)
+
+
+class AgencyDirectoryView(ApiView):
+    @extend_schema(
+        operation_id="agencies_list",
+        summary="The directory of active agencies and their teams",
+        parameters=FEED_PARAMETERS,
+        responses={200: _feed_schema(AgencyDirectorySerializer, "AgencyPage"), **COMMON_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        page = feed_page(
+            Agency.objects.filter(is_active=True)
+            .select_related("local_authority")
+            .prefetch_related("teams"),
+            cursor=_cursor(request),
+            updated_after=_updated_after(request),
+            size=_page_size(request),
+        )
+        return _page_response(request, AgencyDirectorySerializer, page.rows, page.next_cursor)

@@ -1,0 +1,262 @@
+"""Every URL of the project x every kind of person: the status each one gets.
+
+One row per URL pattern (found by walking the resolver: a URL without a row fails the suite),
+one column per person. The records are one referral from Riverside's DSL about a child a
+Riverside teacher raised a concern about, acknowledged by the Front Door's social worker and
+shared with health; nothing is mocked. Each request runs in a savepoint that is rolled back,
+so a POST by one person never changes what the next one finds.
+
+    anon      nobody signed in
+    agency    another school's DSL in the same authority (Hillview)
+    authority a social worker in another authority (Southvale)
+    staff     the teacher who raised the concern
+    dsl       Riverside's DSL, who referred
+    sw        a Northshire Front Door social worker, who owns the referral
+    manager   the Front Door's team manager
+    partner   health's DSL: the referral is shared with health
+    unshared  the police's DSL: a partner agency it is not shared with
+    admin     an agency administrator with access to the Django admin (is_staff)
+
+API URLs answer 401 to anonymous callers; tokens are covered by the API's own tests. After
+signing in, the MFA pages send people on (302) once they have an authenticator.
+"""
+
+# ruff: noqa: E501 - the matrix is a table: one URL per line, one column per person.
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from referrals import services
+from referrals.models import Attachment, Draft, Referral
+from tests import factories
+from tests.conftest import World, signed_in
+
+ROLES = (
+    "anon",
+    "agency",
+    "authority",
+    "staff",
+    "dsl",
+    "sw",
+    "manager",
+    "partner",
+    "unshared",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    path: str
+    codes: str  # one status per person, in the order of ROLES
+    data: tuple[tuple[str, str], ...] = ()
+
+    def expected(self) -> dict[str, int]:
+        codes = [int(code) for code in self.codes.split()]
+        assert len(codes) == len(ROLES), self.name
+        return dict(zip(ROLES, codes, strict=True))
+
+
+# Paths name records by letter: r referral, c concern, f file, h child, s share, d draft.
+
+# fmt: off
+MATRIX = [
+    #                                                                 anon agency authority staff dsl sw manager partner unshared admin
+    Row("home", "GET", "/",                                           "302 200 200 200 200 200 200 200 200 200"),
+    # Concerns and children (issue 3)
+    Row("concern-list", "GET", "/concerns/",                          "302 200 200 200 200 200 200 200 200 200"),
+    Row("concern-start", "GET", "/concerns/new/",                     "302 200 200 200 200 200 200 200 200 403"),
+    Row("concern-detail", "GET", "/concerns/{c}/",                   "302 404 404 200 200 200 200 404 404 404"),
+    Row("concern-review", "GET", "/concerns/{c}/review/",            "302 404 404 403 200 403 403 404 404 404"),
+    Row("concern-addendum", "POST", "/concerns/{c}/addenda/",        "302 404 404 302 302 400 400 404 404 404",
+        (("text", "Seen again today."),)),
+    Row("concern-attach", "GET", "/concerns/{c}/files/",             "302 404 404 200 200 403 403 404 404 404"),
+    Row("child-find", "GET", "/children/find/concern/",               "302 200 200 200 200 200 200 200 200 403"),
+    Row("child-add", "GET", "/children/new/concern/",                 "302 302 302 302 302 302 302 302 302 403"),
+    Row("child-detail", "GET", "/children/{h}/",                     "302 404 404 200 200 200 200 200 404 404"),
+    Row("concern-new", "GET", "/children/{h}/concerns/new/",         "302 404 404 200 200 200 200 200 404 403"),
+    Row("referral-new", "GET", "/children/{h}/referrals/new/",       "302 404 403 403 200 403 403 200 404 403"),
+    Row("referral-check", "GET", "/children/{h}/referrals/check/",   "302 404 403 403 302 403 403 302 404 403"),
+    Row("referral-start", "GET", "/referrals/new/",                   "302 200 403 403 200 403 403 200 200 403"),
+    Row("referral-mine", "GET", "/referrals/mine/",                   "302 200 200 200 200 200 200 200 200 200"),
+    Row("referral-withdraw", "GET", "/referrals/{r}/withdraw/",      "302 404 404 404 403 403 403 403 404 404"),
+    Row("referral-attach", "GET", "/referrals/{r}/files/",           "302 404 404 404 200 200 200 403 404 404"),
+    Row("attachment-download", "GET", "/files/{f}/",                 "302 404 404 200 200 200 200 404 404 404"),
+    Row("draft-delete", "POST", "/drafts/{d}/delete/",               "302 404 404 404 302 404 404 404 404 404"),
+    # The referral page and the front door's work on it (issue 4)
+    Row("referral-detail", "GET", "/referrals/{r}/",                 "302 404 404 404 200 200 200 200 404 404"),
+    Row("referral-queue", "GET", "/queue/",                           "302 403 200 403 403 200 200 403 403 403"),
+    Row("manager-dashboard", "GET", "/dashboard/",                    "302 403 403 403 403 403 200 403 403 403"),
+    Row("referral-claim", "POST", "/referrals/{r}/claim/",           "302 404 404 404 403 302 302 403 404 404"),
+    Row("referral-acknowledge", "POST", "/referrals/{r}/acknowledge/", "302 404 404 404 403 302 302 403 404 404"),
+    Row("referral-request-information", "POST", "/referrals/{r}/information-request/",
+                                                                      "302 404 404 404 403 302 302 403 404 404",
+        (("request-message", "Who lives at home?"),)),
+    # The referral is not waiting for an answer, so the DSL's answer is refused on the form.
+    Row("referral-reply", "POST", "/referrals/{r}/reply/",           "302 404 404 404 400 403 403 403 404 404",
+        (("reply-message", "Mum and Dad."),)),
+    Row("referral-note", "POST", "/referrals/{r}/notes/",            "302 404 404 404 403 302 302 403 404 404",
+        (("note-text", "Known to us."),)),
+    Row("referral-decide", "GET", "/referrals/{r}/decide/",          "302 404 404 404 403 200 200 403 404 404"),
+    Row("referral-transfer", "GET", "/referrals/{r}/transfer/",      "302 404 404 404 403 200 200 403 404 404"),
+    Row("referral-share", "GET", "/referrals/{r}/share/",            "302 404 404 404 403 200 200 403 404 404"),
+    Row("share-revoke", "POST", "/referrals/{r}/shares/{s}/revoke/", "302 404 404 404 403 302 302 403 404 404"),
+    Row("referral-reassign", "GET", "/referrals/{r}/reassign/",      "302 404 404 404 403 403 200 403 404 404"),
+    # Accounts and operations
+    Row("login", "GET", "/accounts/login/",                           "200 302 302 302 302 302 302 302 302 302"),
+    Row("logout", "POST", "/accounts/logout/",                        "302 302 302 302 302 302 302 302 302 302"),
+    # Everyone signed in here already has a confirmed authenticator.
+    Row("mfa-verify", "GET", "/accounts/mfa/",                        "302 200 200 200 200 200 200 200 200 200"),
+    Row("mfa-enrol", "GET", "/accounts/mfa/enrol/",                   "302 302 302 302 302 302 302 302 302 302"),
+    Row("mfa-recovery-codes", "GET", "/accounts/mfa/recovery-codes/", "302 302 302 302 302 302 302 302 302 302"),
+    Row("keep-alive", "POST", "/accounts/session/keep-alive/",        "302 302 302 302 302 302 302 302 302 302"),
+    Row("healthz", "GET", "/healthz",                                 "200 200 200 200 200 200 200 200 200 200"),
+    Row("admin:*", "GET", "/admin/",                                  "302 302 302 302 302 302 302 302 302 200"),
+    # The API, for people signed in with a verified session (agency systems use tokens); its
+    # schema and docs page describe the API only, so they are public.
+    Row("api-referrals", "GET", "/api/v1/referrals/",                 "401 200 200 200 200 200 200 200 200 200"),
+    Row("api-referral", "GET", "/api/v1/referrals/{r}/",             "401 404 404 404 200 200 200 200 404 404"),
+    Row("api-referral-receipt", "POST", "/api/v1/referrals/{r}/receipt/",
+                                                                      "401 404 404 404 409 409 409 200 404 404"),
+    Row("api-children", "GET", "/api/v1/children/",                   "401 200 200 200 200 200 200 200 200 200"),
+    Row("api-child", "GET", "/api/v1/children/{h}/",                 "401 404 404 200 200 200 200 200 404 404"),
+    Row("api-agencies", "GET", "/api/v1/agencies/",                   "401 200 200 200 200 200 200 200 200 200"),
+    Row("api-schema", "GET", "/api/schema/",                          "200 200 200 200 200 200 200 200 200 200"),
+    Row("api-docs", "GET", "/api/docs/",                              "200 200 200 200 200 200 200 200 200 200"),
+    Row("oauth2-token", "POST", "/o/token/",                          "400 400 400 400 400 400 400 400 400 400"),
+    Row("oauth2-revoke", "POST", "/o/revoke_token/",                  "400 400 400 400 400 400 400 400 400 400"),
+]
+# fmt: on
+
+
+def _pattern_names(patterns: list[Any], namespace: str = "") -> set[str]:
+    """Every URL pattern's name (`ns:*` for a namespace such as Django's admin)."""
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace:
+                names.add(f"{pattern.namespace}:*")
+            else:
+                names |= _pattern_names(pattern.url_patterns, namespace)
+        elif isinstance(pattern, URLPattern):
+            names.add(pattern.name or str(pattern.pattern))
+    return names
+
+
+def test_every_url_of_the_project_has_a_row_and_every_row_a_url() -> None:
+    urls = _pattern_names(get_resolver().url_patterns)
+    rows = {row.name for row in MATRIX}
+    assert urls - rows == set(), "URLs without a row in the permission matrix"
+    assert rows - urls == set(), "rows for URLs that no longer exist"
+    assert len(rows) == len(MATRIX), "a URL with two rows"
+
+
+@dataclass
+class Records:
+    people: dict[str, Any]
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def records(
+    world: World,
+    teacher: Any,
+    dsl: Any,
+    other_school_dsl: Any,
+    outsider: Any,
+    social_worker: Any,
+    team_manager: Any,
+    partner: Any,
+    police_officer: Any,
+    media_root: Any,
+) -> Records:
+    admin = factories.UserFactory.create(email="admin@northshire.test", is_staff=True)
+    factories.MembershipFactory.create(user=admin, agency=world.north_csc, role="agency_admin")
+    child = factories.ChildFactory.create(created_by_agency=world.riverside)
+    concern = factories.ReviewedConcernFactory.create(
+        agency=world.riverside, child=child, raised_by=teacher
+    )
+    attachment = Attachment.objects.create(
+        concern=concern,
+        agency=world.riverside,
+        uploaded_by=teacher,
+        file=ContentFile(b"notes", name="notes.txt"),
+        name="notes.txt",
+        content_type="text/plain",
+        size=5,
+        sha256="0" * 64,
+    )
+    referral = services.referral_create(
+        user=dsl,
+        agency=world.riverside,
+        child=child,
+        concerns=[concern],
+        urgency="urgent",
+        reason="Bruising and a disclosure.",
+        consent=Referral.Consent.GIVEN,
+    )
+    services.referral_submit(referral=referral, user=dsl)
+    services.referral_acknowledge(referral=referral, user=social_worker)
+    share = services.referral_share(
+        referral=referral,
+        user=team_manager,
+        agency=world.health,
+        reason="Strategy discussion.",
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    draft = Draft.objects.create(
+        owner=dsl, agency=world.riverside, child=child, kind=Draft.Kind.CONCERN, payload={}
+    )
+    return Records(
+        people={
+            "agency": other_school_dsl,
+            "authority": outsider,
+            "staff": teacher,
+            "dsl": dsl,
+            "sw": social_worker,
+            "manager": team_manager,
+            "partner": partner,
+            "unshared": police_officer,
+            "admin": admin,
+        },
+        ids={
+            "r": referral.pk,
+            "c": concern.pk,
+            "f": attachment.pk,
+            "h": child.pk,
+            "s": share.pk,
+            "d": draft.pk,
+        },
+    )
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[row.name for row in MATRIX])
+def test_permission_matrix(row: Row, records: Records, request: pytest.FixtureRequest) -> None:
+    if row.name == "healthz":
+        request.getfixturevalue("redis_proc")  # the health check asks the broker too
+    path = row.path.format(**records.ids)
+    clients = {"anon": Client()} | {
+        role: signed_in(Client(), person) for role, person in records.people.items()
+    }
+    got: dict[str, int] = {}
+    for role in ROLES:
+        with transaction.atomic():
+            if row.method == "POST":
+                response = clients[role].post(path, dict(row.data))
+            else:
+                response = clients[role].get(path)
+            got[role] = response.status_code
+            transaction.set_rollback(True)
+    codes = " ".join(str(got[role]) for role in ROLES)
+    assert got == row.expected(), f"{row.method} {path} answered {codes}"
