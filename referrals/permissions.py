@@ -109,31 +109,34 @@ def user_may_add_to_concern(*, user: User, concern: Any) -> bool:
     )
 
 
-def user_may_add_to_referral(*, user: User, referral: Any) -> bool:
-    """Files: the referrer's side and the receiving authority; not agencies it is shared with."""
-    from referrals.selectors import referral_is_received_by
-
+def user_is_referrer_side(*, user: User, referral: Any) -> bool:
+    """The person who referred, or a safeguarding lead of the referring agency."""
     if not user.is_authenticated or not user.is_active:
-        return False
-    if referral.referrer_id == user.pk or referral_is_received_by(user=user, referral=referral):
-        return True
-    return Membership.objects.filter(
-        user=user,
-        agency_id=referral.referring_agency_id,
-        agency__is_active=True,
-        role__in=SAFEGUARDING_LEAD_ROLES,
-    ).exists()
-
-
-def user_may_withdraw_referral(*, user: User, referral: Any) -> bool:
-    """The referrer and their agency's leads, before the front door acknowledges it."""
-    if referral.status not in ("draft", "submitted"):
         return False
     return (
         referral.referrer_id == user.pk
         or Membership.objects.filter(
-            user=user, agency_id=referral.referring_agency_id, role__in=SAFEGUARDING_LEAD_ROLES
+            user=user,
+            agency_id=referral.referring_agency_id,
+            agency__is_active=True,
+            role__in=SAFEGUARDING_LEAD_ROLES,
         ).exists()
+    )
+
+
+def user_may_add_to_referral(*, user: User, referral: Any) -> bool:
+    """Files: the referrer's side and the receiving authority; not agencies it is shared with."""
+    from referrals.selectors import referral_is_received_by
+
+    return referral_is_received_by(user=user, referral=referral) or user_is_referrer_side(
+        user=user, referral=referral
+    )
+
+
+def user_may_withdraw_referral(*, user: User, referral: Any) -> bool:
+    """The referrer and their agency's leads, before the front door acknowledges it."""
+    return referral.status in ("draft", "submitted") and user_is_referrer_side(
+        user=user, referral=referral
     )
 
 

@@ -41,7 +41,7 @@ from referrals.models import (
     ReferralEvent,
     Share,
 )
-from referrals.permissions import user_has_capability
+from referrals.permissions import user_has_capability, user_is_referrer_side
 
 logger = logging.getLogger(__name__)
 
@@ -486,7 +486,9 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
     """The referrer's answer puts the referral back in the queue."""
     referral = _locked(referral)
     _require(
-        _is_referrer_side(user, referral), errors.REFERRAL_NOT_REFERRER, code="permission_denied"
+        user_is_referrer_side(user=user, referral=referral),
+        errors.REFERRAL_NOT_REFERRER,
+        code="permission_denied",
     )
     _require(
         referral.status == Referral.Status.INFORMATION_REQUESTED,
@@ -512,19 +514,6 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
         referral=referral,
     )
     return referral
-
-
-def _is_referrer_side(user: User, referral: Referral) -> bool:
-    """The person who referred, or a safeguarding lead of the referring agency."""
-    return (
-        referral.referrer_id == user.pk
-        or Membership.objects.filter(
-            user=user,
-            agency_id=referral.referring_agency_id,
-            agency__is_active=True,
-            role__in=SAFEGUARDING_LEAD_ROLES,
-        ).exists()
-    )
 
 
 @transaction.atomic
@@ -697,15 +686,11 @@ def referral_close(*, referral: Referral, user: User) -> Referral:
 def referral_withdraw(*, referral: Referral, user: User, reason: str) -> Referral:
     """The referrer takes a referral back, before the front door has acknowledged it."""
     referral = _locked(referral)
-    is_referrer = (
-        referral.referrer_id == user.pk
-        or Membership.objects.filter(
-            user=user,
-            agency_id=referral.referring_agency_id,
-            role__in=SAFEGUARDING_LEAD_ROLES,
-        ).exists()
+    _require(
+        user_is_referrer_side(user=user, referral=referral),
+        errors.PERMISSION_DENIED,
+        code="permission_denied",
     )
-    _require(is_referrer, errors.PERMISSION_DENIED, code="permission_denied")
     _require(
         referral.status in (Referral.Status.DRAFT, Referral.Status.SUBMITTED),
         errors.REFERRAL_NOT_WITHDRAWABLE,

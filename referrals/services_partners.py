@@ -12,7 +12,7 @@ from referrals import errors, services
 from referrals.audit import audit_record
 from referrals.errors import ApplicationError
 from referrals.models import AuditAction, Child, IdempotencyKey, Referral, ReferralEvent, Share
-from referrals.permissions import user_has_capability
+from referrals.permissions import agencies_with_capability
 from referrals.selectors import child_list_for_user, scope_for_user
 
 IDEMPOTENCY_KEY_REUSED = "This Idempotency-Key was already used with a different request."
@@ -31,19 +31,12 @@ class IdempotentReplay(Exception):
 
 def referring_agency_for(*, user: User, agency_id: int | None) -> Agency:
     """The agency a person or system refers for: named, or the only one they may refer for."""
-    agencies = [
-        m.agency
-        for m in Membership.objects.filter(user=user, agency__is_active=True).select_related(
-            "agency"
-        )
-        if user_has_capability(user=user, capability="referrals.add_referral", agency=m.agency)
-    ]
+    agencies = agencies_with_capability(user=user, capability="referrals.add_referral")
     if agency_id is not None:
         agencies = [a for a in agencies if a.pk == agency_id]
-    unique = {a.pk: a for a in agencies}
-    if len(unique) == 1:
-        return next(iter(unique.values()))
-    if not unique:
+    if len(agencies) == 1:
+        return agencies[0]
+    if not agencies:
         raise ApplicationError(errors.PERMISSION_DENIED, code="permission_denied")
     raise ApplicationError(AGENCY_REQUIRED)
 
