@@ -156,6 +156,62 @@ def _page_response(request: Request, serializer: Any, rows: list[Any], cursor: s
     return Response({"results": data, "next_cursor": cursor})
 
 
+CHILD_EXAMPLE = {
+    "id": 7,
+    "first_name": "Ben",
+    "last_name": "Sample",
+    "other_names": "",
+    "date_of_birth": "2015-07-02",
+    "expected_date_of_birth": None,
+    "sex": "male",
+    "postcode": "NS1 2BB",
+    "nhs_number": "",
+    "upn": "",
+    "local_authority": 1,
+    "updated_at": "2026-11-23T10:15:00Z",
+}
+REFERRAL_EXAMPLE = {
+    "id": 41,
+    "status": "decided",
+    "urgency": "urgent",
+    "category": "neglect",
+    "factors": [],
+    "reason": "Repeated signs of neglect seen over several weeks.",
+    "desired_outcome": "An assessment of the family's needs.",
+    "consent": "given",
+    "consent_reason": "",
+    "parents_aware": "yes",
+    "cin_referral_source": "2A",
+    "child": CHILD_EXAMPLE,
+    "referring_agency": {"id": 3, "name": "Riverside Primary School"},
+    "referrer_name": "Dina Lead",
+    "referrer_phone": "01632 960999",
+    "referrer_email": "dsl@riverside.example",
+    "local_authority": {"id": 1, "name": "Northshire"},
+    "team": {"id": 1, "name": "Front Door"},
+    "transferred_from": None,
+    "submitted_at": "2026-11-23T09:05:00Z",
+    "acknowledged_at": "2026-11-23T09:40:00Z",
+    "decided_at": "2026-11-23T14:00:00Z",
+    "acknowledge_due_at": "2026-11-24T09:05:00Z",
+    "decision_due_at": "2026-11-24T09:05:00Z",
+    "escalation_level": 0,
+    "decision": {
+        "outcome": "s17",
+        "decided_at": "2026-11-23T14:00:00Z",
+        "feedback": "We will assess the family's needs; thank you for referring.",
+        "category": "neglect",
+        "factors": [],
+    },
+    "updated_at": "2026-11-23T14:00:00Z",
+}
+NEXT_CURSOR_EXAMPLE = "MjAyNi0xMS0yM1QxNDowMDowMCswMDowMHw0MQ"
+
+
+def _example(name: str, value: Any) -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True)
+
+
 FEED_PARAMETERS = [
     OpenApiParameter(
         "updated_after", OpenApiTypes.DATETIME, description="Changes after this moment."
@@ -186,14 +242,7 @@ class ReferralsView(ApiView):
         ],
         responses={200: _feed_schema(ReferralSerializer, "ReferralPage"), **COMMON_ERRORS},
         examples=[
-            OpenApiExample(
-                "A page",
-                value={
-                    "results": [{"id": 41, "status": "submitted", "urgency": "urgent"}],
-                    "next_cursor": "MjAyNi0xMS0yM1QxMDowMDowMCswMDowMHw0MQ",
-                },
-                response_only=True,
-            )
+            _example("A page", {"results": [REFERRAL_EXAMPLE], "next_cursor": NEXT_CURSOR_EXAMPLE})
         ],
     )
     def get(self, request: Request) -> Response:
@@ -321,6 +370,38 @@ class ReferralDetailView(ApiView):
         operation_id="referrals_retrieve",
         summary="One referral with its timeline and decision",
         responses={200: ReferralDetailSerializer, 404: PROBLEM, **COMMON_ERRORS},
+        examples=[
+            _example(
+                "A decided referral",
+                {
+                    **REFERRAL_EXAMPLE,
+                    "events": [
+                        {
+                            "kind": "submitted",
+                            "created_at": "2026-11-23T09:05:00Z",
+                            "agency": "Riverside Primary School",
+                            "text": "",
+                        },
+                        {
+                            "kind": "feedback",
+                            "created_at": "2026-11-23T14:00:00Z",
+                            "agency": "Northshire Children's Services",
+                            "text": "We will assess the family's needs; thank you for referring.",
+                        },
+                    ],
+                },
+            ),
+            _example(
+                "Not found",
+                {
+                    "type": "/api/problems/not-found",
+                    "title": "Not found.",
+                    "status": 404,
+                    "detail": "Not found.",
+                    "instance": "/api/v1/referrals/999/",
+                },
+            ),
+        ],
     )
     def get(self, request: Request, pk: int) -> Response:
         referral = referral_get_for_user(user=request.user, pk=pk)
@@ -348,6 +429,7 @@ class ReferralReceiptView(ApiView):
             404: PROBLEM,
             **COMMON_ERRORS,
         },
+        examples=[_example("Received", {"referral": 41, "received_at": "2026-11-23T14:30:00Z"})],
     )
     def post(self, request: Request, pk: int) -> Response:
         referral = referral_get_for_user(user=request.user, pk=pk)
@@ -361,6 +443,9 @@ class ChildrenView(ApiView):
         summary="Children your agency may see, oldest change first",
         parameters=FEED_PARAMETERS,
         responses={200: _feed_schema(ChildSerializer, "ChildPage"), **COMMON_ERRORS},
+        examples=[
+            _example("A page", {"results": [CHILD_EXAMPLE], "next_cursor": NEXT_CURSOR_EXAMPLE})
+        ],
     )
     def get(self, request: Request) -> Response:
         page = feed_page(
@@ -378,6 +463,7 @@ class ChildDetailView(ApiView):
         operation_id="children_retrieve",
         summary="One child",
         responses={200: ChildSerializer, 404: PROBLEM, **COMMON_ERRORS},
+        examples=[_example("A child", CHILD_EXAMPLE)],
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(ChildSerializer(child_get_for_user(user=request.user, pk=pk)).data)
@@ -389,6 +475,28 @@ class AgencyDirectoryView(ApiView):
         summary="The directory of active agencies and their teams",
         parameters=FEED_PARAMETERS,
         responses={200: _feed_schema(AgencyDirectorySerializer, "AgencyPage"), **COMMON_ERRORS},
+        examples=[
+            _example(
+                "A page",
+                {
+                    "results": [
+                        {
+                            "id": 3,
+                            "name": "Northshire Children's Services",
+                            "kind": "csc",
+                            "local_authority": "Northshire",
+                            "urn": "",
+                            "ods_code": "",
+                            "teams": [
+                                {"id": 1, "name": "Front Door"},
+                                {"id": 2, "name": "Emergency Duty Team"},
+                            ],
+                        }
+                    ],
+                    "next_cursor": NEXT_CURSOR_EXAMPLE,
+                },
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         page = feed_page(

@@ -99,3 +99,12 @@ def test_the_schema_lists_every_operation(client: Any) -> None:
         for method, operation in item.items():
             assert operation.get("security"), (method, path)
             assert operation.get("summary"), (method, path)
+            contents = [
+                *operation.get("requestBody", {}).get("content", {}).values(),
+                *(
+                    content
+                    for response in operation["responses"].values()
+                    for content in response.get("content", {}).values()
+                ),
+            ]
+            assert any(content.get("examples") for content in contents), (method, path)
