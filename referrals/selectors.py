@@ -166,7 +166,9 @@ def referral_get_for_user(*, user: User | Any, pk: Any) -> Referral:
     try:
         referral = (
             referral_list_for_user(user=user)
-            .select_related("child", "referring_agency", "local_authority", "team", "owner")
+            .select_related(
+                "child", "referring_agency", "local_authority", "team", "owner", "decision"
+            )
             .get(pk=pk)
         )
     except (Referral.DoesNotExist, ValueError, TypeError):

@@ -57,6 +57,8 @@ from referrals.services_partners import (
     share_acknowledge_receipt,
 )
 
+# What a referral's representation reads alongside it, in the same query.
+REFERRAL_ROW = ("child", "referring_agency", "local_authority", "team", "decision")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 NHS_LOOKUP_FOR_AUTHORITIES = "Look-up by NHS number is for local authorities only."
@@ -248,9 +250,7 @@ class ReferralsView(ApiView):
     def get(self, request: Request) -> Response:
         queryset = _filtered(request, referral_list_for_user(user=request.user))
         page = feed_page(
-            queryset.select_related(
-                "child", "referring_agency", "local_authority", "team", "decision"
-            ),
+            queryset.select_related(*REFERRAL_ROW),
             cursor=_cursor(request),
             updated_after=_updated_after(request),
             size=_page_size(request),
@@ -328,9 +328,12 @@ class ReferralsView(ApiView):
             replayed = False
         except IdempotentReplay as replay:
             referral, replayed = replay.referral, True
-        referral = Referral.objects.select_related(
-            "child", "referring_agency", "local_authority", "team", "decision"
-        ).get(pk=referral.pk)
+        # Read back through the selector, as every answer is (the submitter always sees it).
+        referral = (
+            referral_list_for_user(user=request.user)
+            .select_related(*REFERRAL_ROW)
+            .get(pk=referral.pk)
+        )
         response = Response(
             ReferralSerializer(referral, context={"user": request.user}).data,
             status=status.HTTP_201_CREATED,
@@ -405,9 +408,6 @@ class ReferralDetailView(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         referral = referral_get_for_user(user=request.user, pk=pk)
-        referral = Referral.objects.select_related(
-            "child", "referring_agency", "local_authority", "team", "decision"
-        ).get(pk=referral.pk)
         return Response(ReferralDetailSerializer(referral, context={"user": request.user}).data)
 
 
