@@ -38,7 +38,7 @@ from referrals.models import (
     Referral,
     ReferralEvent,
 )
-from referrals.services import _referrer_recipients, notifications_create
+from referrals.services import notifications_create, referral_referrer_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def _escalate(
             if number
         )
         notifications_create(
-            recipients=_referrer_recipients(referral),
+            recipients=referral_referrer_recipients(referral),
             subject="Your referral has passed its deadline",
             body=(
                 f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "

@@ -102,7 +102,7 @@ def _team_members(team: Team | None) -> list[User]:
     )
 
 
-def _referrer_recipients(referral: Referral) -> list[User]:
+def referral_referrer_recipients(referral: Referral) -> list[User]:
     """The person who referred and their agency's safeguarding leads."""
     people = list(
         User.objects.filter(
@@ -443,7 +443,7 @@ def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
     )
     audit_record(actor=user, action=AuditAction.ACKNOWLEDGE, target=referral)
     notifications_create(
-        recipients=_referrer_recipients(referral),
+        recipients=referral_referrer_recipients(referral),
         subject="Your referral has been received",
         body=f"Referral #{referral.pk} has been acknowledged by the front door.",
         referral=referral,
@@ -473,7 +473,7 @@ def referral_request_information(*, referral: Referral, user: User, message: str
     )
     audit_record(actor=user, action=AuditAction.REQUEST_INFORMATION, target=referral)
     notifications_create(
-        recipients=_referrer_recipients(referral),
+        recipients=referral_referrer_recipients(referral),
         subject="The front door has asked for more information",
         body=f"Referral #{referral.pk}: please sign in and answer the question.",
         referral=referral,
@@ -652,7 +652,7 @@ def referral_decide(
         data={"outcome": outcome},
     )
     notifications_create(
-        recipients=_referrer_recipients(referral),
+        recipients=referral_referrer_recipients(referral),
         subject="The outcome of your referral",
         body=f"Referral #{referral.pk} has been decided. Sign in to read the feedback.",
         referral=referral,
