@@ -37,3 +37,45 @@ class TokenForm(forms.Form):
         ),
         error_messages={"required": "Enter the 6-digit code from your authenticator app"},
     )
+
+
+class ReauthenticateForm(forms.Form):
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(
+            attrs={"autocomplete": "current-password", "class": "govuk-input"}
+        ),
+    )
+    token = forms.CharField(
+        label="Security code",
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={
+                "class": "govuk-input govuk-input--width-10",
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": "Enter the 6-digit code from your authenticator app"},
+    )
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label="New email address",
+        max_length=254,
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "email", "class": "govuk-input", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_email(self) -> str:
+        from agencies.models import User
+
+        email = str(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("That email address is already in use.")
+        return email

@@ -315,3 +315,31 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_authority} #{self.position} -> {self.team.name}"
+
+
+class UserSession(models.Model):
+    """One signed-in session of a person: what they (and their agency admin) can see and end.
+
+    Written at sign-in; `SessionEndedMiddleware` signs out any request whose row is ended or
+    gone, so ending a session takes effect at the next request, whatever the session backend.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(
+                fields=["user"], condition=Q(ended_at__isnull=True), name="usersession_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Session #{self.pk} of user #{self.user_id}"

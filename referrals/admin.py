@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from referrals.models import AuditEvent, Escalation, Notification
+from referrals.models import AuditEvent, Escalation, Notification, PatternRule
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -73,3 +73,18 @@ class NotificationAdmin(ReadOnlyAdmin):
 
         count = notifications_retry(notifications=queryset, user=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"{count} notification(s) back in the outbox.")
+
+
+@admin.register(PatternRule)
+class PatternRuleAdmin(admin.ModelAdmin[PatternRule]):
+    """Each authority's rules for when concerns add up to a flag (setup data, not records)."""
+
+    list_display = (
+        "local_authority",
+        "kind",
+        "min_concerns",
+        "min_agencies",
+        "window_days",
+        "is_active",
+    )
+    list_filter = ("local_authority", "kind", "is_active")

@@ -2,22 +2,86 @@
 
 Called inside the same transaction as the write it records, so the two commit or fail
 together. `data` must never hold personal data: ids, states and codes only.
+
+Tamper evidence: each event stores the hash of the event before it and its own keyed hash
+(HMAC-SHA256 with AUDIT_CHAIN_KEY) over its fields and that previous hash. Appending takes a
+transaction-scoped advisory lock on PostgreSQL (SQLite's immediate transactions already
+serialise writers), so concurrent writers still build one chain in id order: the next writer
+waits until the previous one commits or rolls back, then reads the head it left. PostgreSQL
+refuses UPDATE and DELETE on the table (a trigger, migration 0006); `manage.py audit_verify`
+walks the chain and reports any break.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.db import connections, models, transaction
 
 from agencies.models import Agency, User
 from referrals.models import AuditAction, AuditEvent
 from safeguarding import request_context
 
+GENESIS_HASH = "0" * 64
+# Any fixed 64-bit number, the same in every process: the key of the advisory lock.
+AUDIT_CHAIN_LOCK_KEY = 7_240_031_007
+
 
 def _target_type(target: models.Model | type[models.Model]) -> str:
     return target._meta.label_lower
+
+
+def _chain_key() -> bytes:
+    return str(settings.AUDIT_CHAIN_KEY).encode()
+
+
+def audit_event_hash(event: AuditEvent) -> str:
+    """The keyed hash of one event: its fields, in a canonical form, and the previous hash."""
+    created_at = event.created_at.astimezone(datetime.UTC).isoformat()
+    fields = [
+        event.previous_hash,
+        created_at,
+        event.actor_id,
+        event.actor_label,
+        event.agency_id,
+        str(event.action),
+        event.target_type,
+        event.target_id,
+        event.request_id,
+        event.ip_address,
+        event.data,
+    ]
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(_chain_key(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _append(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Chain the events onto the head of the trail and insert them in one statement."""
+    database = AuditEvent.objects.db
+    ip_field = AuditEvent._meta.get_field("ip_address")
+    with transaction.atomic(using=database):
+        connection = connections[database]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Held until this transaction ends: the next writer reads the head we leave.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
+        head = (
+            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            or GENESIS_HASH
+        )
+        for event in events:
+            # The form the database gives back, so the hash recomputes from the stored row.
+            event.ip_address = ip_field.get_prep_value(event.ip_address)
+            event.previous_hash = head
+            event.hash = head = audit_event_hash(event)
+        return AuditEvent.objects.bulk_create(events)
 
 
 def audit_record(
@@ -66,17 +130,55 @@ def audit_record_many(
         )
         for target in targets
     ]
-    return AuditEvent.objects.bulk_create(events)
+    if not events:
+        return []
+    return _append(events)
 
 
-def audit_denied(*, actor: User | None, target_type: type[models.Model], target_id: Any) -> None:
-    """Record an access that a selector refused (the person saw a 404)."""
+def audit_denied(
+    *,
+    actor: User | None,
+    target_type: type[models.Model] | str,
+    target_id: Any,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record an access that was refused (a selector's 404 or a permission check's 403)."""
     context = request_context.current()
-    AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=AuditAction.DENIED,
-        target_type=_target_type(target_type),
-        target_id=str(target_id)[:64],
-        request_id=context.request_id,
-        ip_address=context.ip_address,
+    _append(
+        [
+            AuditEvent(
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                action=AuditAction.DENIED,
+                target_type=(
+                    target_type if isinstance(target_type, str) else _target_type(target_type)
+                ),
+                target_id=str(target_id)[:64],
+                request_id=context.request_id,
+                ip_address=context.ip_address,
+                data=data or {},
+            )
+        ]
     )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    problem: str
+
+
+def audit_chain_breaks(*, chunk_size: int = 2000) -> Iterator[ChainBreak | AuditEvent]:
+    """Walk the trail in id order; yield each break found, and finally the head event."""
+    expected_previous = GENESIS_HASH
+    last: AuditEvent | None = None
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=chunk_size):
+        if event.previous_hash != expected_previous:
+            yield ChainBreak(
+                event.pk, "does not follow the event before it (an event removed or inserted)"
+            )
+        if not hmac.compare_digest(audit_event_hash(event), event.hash):
+            yield ChainBreak(event.pk, "its contents were changed after it was written")
+        expected_previous = event.hash
+        last = event
+    if last is not None:
+        yield last

@@ -41,6 +41,8 @@ ADDENDUM_NOT_ALLOWED = (
     "Only the person who raised a concern and their safeguarding leads can add to it."
 )
 DRAFT_TOO_LARGE = "This draft is too large to save. Submit it or shorten it."
+# PostgreSQL cannot store a NUL byte in text or JSON; say so instead of failing.
+NULL_CHARACTERS = "Null characters are not allowed. Remove them from your text and save again."
 CHILD_ALREADY_RECORDED = (
     "A child with this NHS number is already recorded. Go back to the search and choose them."
 )
@@ -50,3 +52,13 @@ REFERRAL_NOT_RECEIVED = "Only the receiving team can do that."
 REFERRAL_REASSIGN_NOT_TEAM_MEMBER = "Choose someone in the team that received this referral."
 REFERRAL_REASSIGN_SAME_OWNER = "This referral is already assigned to that person."
 REFERRAL_NOT_REFERRER = "Only the referrer and their safeguarding leads can answer."
+
+# The joined-up picture (issue 9).
+MATCH_NOT_POSSIBLE = "Choose two different records of children in your authority."
+MATCH_ALREADY_MERGED = (
+    "One of these records is already merged with another. Undo that merge first, or merge "
+    "into the record it was merged into."
+)
+MATCH_NOT_MERGED = "These records are not merged."
+CONCERN_ALREADY_SHARED = "This concern has already been shared with the front door."
+HOUSEHOLD_NOT_ALLOWED = "You cannot add people to this child's household."

@@ -169,6 +169,12 @@ class ChildSearchForm(GovukForm):
         label="Last name", max_length=100, error_messages={"required": "Enter a last name"}
     )
     dob_day, dob_month, dob_year = _date_fields()
+    postcode = forms.CharField(
+        label="Postcode (if you know it)",
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"}),
+    )
     nhs_number = forms.CharField(
         label="NHS number (if you know it)",
         required=False,

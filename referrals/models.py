@@ -5,9 +5,12 @@ Models hold data and invariants only. Every write goes through referrals.service
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.models import Agency, LocalAuthority, Team
@@ -43,11 +46,31 @@ class Child(models.Model):
     created_by_agency = models.ForeignKey(
         Agency, on_delete=models.PROTECT, related_name="children_recorded"
     )
+    # Search keys for identity matching (referrals.matching): folded, nicknames resolved.
+    # Derived from the fields above in save(), so every way of writing a child keeps them.
+    match_first = models.CharField(max_length=100, blank=True, editable=False)
+    match_last = models.CharField(max_length=100, blank=True, editable=False)
+    match_name = models.CharField(max_length=201, blank=True, editable=False)
+    match_postcode = models.CharField(max_length=8, blank=True, editable=False)
+    # Set when the authority decided this record is the same child as another (a merge):
+    # the records stay apart, so a merge is undone by clearing this.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+        null=True,
+        blank=True,
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "children"
+        permissions = [
+            ("merge_child", "Can merge two records of the same child"),
+            ("unmerge_child", "Can undo a merge of two child records"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_of_birth__isnull=True) | Q(expected_date_of_birth__isnull=True),
@@ -64,11 +87,40 @@ class Child(models.Model):
                 fields=["local_authority", "last_name", "date_of_birth"],
                 name="child_by_name_dob",
             ),
+            # Identity matching: candidates by date of birth and by postcode. The trigram
+            # index on match_name is PostgreSQL-only, made in migration 0007.
+            models.Index(fields=["local_authority", "date_of_birth"], name="child_by_dob"),
+            models.Index(
+                fields=["local_authority", "match_postcode"],
+                name="child_by_postcode",
+                condition=~Q(match_postcode=""),
+            ),
+            models.Index(
+                fields=["merged_into"], name="child_merged", condition=Q(merged_into__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
         # Deliberately not the name: str() ends up in logs and admin history.
         return f"Child #{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from referrals.matching import match_keys
+
+        keys = match_keys(
+            first_name=self.first_name, last_name=self.last_name, postcode=self.postcode
+        )
+        self.match_first, self.match_last, self.match_name, self.match_postcode = keys
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {
+                *update_fields,
+                "match_first",
+                "match_last",
+                "match_name",
+                "match_postcode",
+            }
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -118,6 +170,24 @@ class Concern(models.Model):
         blank=True,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # A lead shared this low-level concern with the child's authority's front door, without a
+    # referral: from then on the authority sees it and counts it towards a pattern flag.
+    shared_with_authority = models.ForeignKey(
+        LocalAuthority,
+        on_delete=models.PROTECT,
+        related_name="concerns_shared",
+        null=True,
+        blank=True,
+    )
+    shared_at = models.DateTimeField(null=True, blank=True)
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="concerns_shared",
+        null=True,
+        blank=True,
+    )
+    share_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -131,9 +201,24 @@ class Concern(models.Model):
                 & ~Q(review_rationale=""),
                 name="concern_review_complete",
             ),
+            models.CheckConstraint(
+                condition=Q(shared_with_authority__isnull=True, shared_at__isnull=True)
+                | Q(
+                    shared_with_authority__isnull=False,
+                    shared_at__isnull=False,
+                    shared_by__isnull=False,
+                )
+                & ~Q(share_reason=""),
+                name="concern_share_complete",
+            ),
         ]
         indexes = [
             models.Index(fields=["agency", "status", "created_at"], name="concern_review_queue"),
+            models.Index(
+                fields=["shared_with_authority", "child"],
+                name="concern_shared_by_child",
+                condition=Q(shared_with_authority__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -162,6 +247,12 @@ class Referral(models.Model):
         NO = "no", "No"
         UNKNOWN = "unknown", "Not known"
 
+    class Kind(models.TextChoices):
+        REFERRAL = "referral", "Referral"
+        # Raised by the service when concerns add up (referrals.services_patterns): it sits in
+        # the front door's queue and escalates exactly like a referral.
+        PATTERN = "pattern", "Pattern of concerns"
+
     # Statuses whose clocks still run, so the escalation sweep looks at them.
     AWAITING = (
         Status.SUBMITTED,
@@ -170,6 +261,7 @@ class Referral(models.Model):
         Status.INFORMATION_RECEIVED,
     )
 
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REFERRAL)
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="referrals")
     referring_agency = models.ForeignKey(
         Agency, on_delete=models.PROTECT, related_name="referrals_made"
@@ -533,12 +625,24 @@ class AuditAction(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", "Failed to sign in"
     SIGN_OUT = "sign_out", "Signed out"
     MFA_ENROL = "mfa_enrol", "Enrolled an authenticator"
+    MATCH = "match", "Matched a child's records"
+    MERGE = "merge", "Merged a child's records"
+    UNMERGE = "unmerge", "Undid a merge of a child's records"
+    NOT_MATCH = "not_match", "Recorded two records as different children"
+    FLAG = "flag", "Raised a pattern flag"
+    MFA_RESET = "mfa_reset", "Reset a second factor"
+    LOCKOUT = "lockout", "Locked out after repeated failures"
+    REAUTHENTICATE = "reauthenticate", "Confirmed their identity again"
+    EMAIL_CHANGE = "email_change", "Changed their email address"
+    SESSION_END = "session_end", "Ended a session"
+    ADMIN_CHANGE = "admin_change", "Changed in the admin"
 
 
 class AuditEvent(models.Model):
     """Append-only: who did or saw what, when, from where. Never personal data in `data`."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set before the row is hashed (not auto_now_add, which would overwrite it on save).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -557,6 +661,10 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The hash chain (referrals/audit.py): the previous event's hash, and this event's hash
+    # over its own fields and `previous_hash`. Editing or removing a row breaks the chain.
+    previous_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
 
     class Meta:
         ordering = ("id",)
@@ -708,3 +816,172 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key #{self.pk}"
+
+
+# The joined-up picture (issue 9): one child across agencies, patterns, households ----------
+
+
+class ChildMatchDecision(models.Model):
+    """A person's (or, for an NHS number, the service's) decision about two child records.
+
+    `merged`: `duplicate` is the same child as `kept` (Child.merged_into points at it) until an
+    authority manager reverses it. `different`: they are not the same child, so the pair is no
+    longer offered.
+    """
+
+    class Outcome(models.TextChoices):
+        MERGED = "merged", "Same child: records merged"
+        DIFFERENT = "different", "Not the same child"
+
+    kept = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    duplicate = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    score = models.PositiveSmallIntegerField()
+    # Reason codes from referrals.matching (never the names compared).
+    reasons = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Empty when the service linked two records with the same NHS number.",
+    )
+    decided_at = models.DateTimeField()
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    reversal_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kept=models.F("duplicate")), name="match_two_records"
+            ),
+            # One standing decision per record merged away.
+            models.UniqueConstraint(
+                fields=["duplicate"],
+                condition=Q(outcome="merged", reversed_at__isnull=True),
+                name="match_one_merge_per_duplicate",
+            ),
+            models.CheckConstraint(
+                condition=Q(reversed_at__isnull=True)
+                | Q(reversed_by__isnull=False) & ~Q(reversal_reason=""),
+                name="match_reversal_explained",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kept", "duplicate"], name="match_decision_pair"),
+            models.Index(fields=["duplicate", "kept"], name="match_decision_pair_rev"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Match decision #{self.pk} ({self.outcome})"
+
+
+class PatternRule(models.Model):
+    """When concerns about a child add up to a flag in the authority's front door queue."""
+
+    class Kind(models.TextChoices):
+        CUMULATIVE = "cumulative", "Concerns from several agencies within a period"
+        REPEAT_AFTER_NFA = "repeat_nfa", "A new referral soon after 'no further action'"
+
+    local_authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.CASCADE, related_name="pattern_rules"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    min_concerns = models.PositiveSmallIntegerField(
+        default=3, help_text="Cumulative rules: at least this many concerns or referrals."
+    )
+    min_agencies = models.PositiveSmallIntegerField(
+        default=2, help_text="Cumulative rules: from at least this many agencies."
+    )
+    window_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Within this many days (repeat rules: of the earlier decision)."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("local_authority", "kind", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_concerns__gte=1, min_agencies__gte=1, window_days__gte=1),
+                name="pattern_rule_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_authority}: {self.get_kind_display()}"
+
+    def describe(self) -> str:
+        """The rule in plain words, as the front door reads it."""
+        if self.kind == self.Kind.REPEAT_AFTER_NFA:
+            return (
+                f"A new referral within {self.window_days} days of a 'no further action' decision"
+            )
+        return (
+            f"{self.min_concerns} or more concerns from {self.min_agencies} or more agencies "
+            f"within {self.window_days} days"
+        )
+
+
+class PatternFlag(models.Model):
+    """A rule fired for a child: the queue item that carries it, and what made it fire.
+
+    A cumulative flag raises its own item (a Referral of kind `pattern`, so the one sweep, the
+    one ladder and the one audit trail apply); a repeat-referral flag marks the referral that
+    repeated, which is already in the queue.
+    """
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="pattern_flags")
+    rule = models.ForeignKey(PatternRule, on_delete=models.PROTECT, related_name="flags")
+    item = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="pattern_flag")
+    concerns = models.ManyToManyField(Concern, related_name="pattern_flags", blank=True)
+    # Referrals (without concerns of their own) that counted, and for a repeat the earlier one.
+    referrals = models.ManyToManyField(Referral, related_name="pattern_flags_counted", blank=True)
+    raised_at = models.DateTimeField()
+    summary = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["child", "raised_at"], name="pattern_flag_by_child")]
+
+    def __str__(self) -> str:
+        return f"Pattern flag #{self.pk}"
+
+
+class HouseholdMember(models.Model):
+    """An adult linked to a child: a parent, carer, a parent's partner, someone living there."""
+
+    class Relationship(models.TextChoices):
+        PARENT = "parent", "Parent"
+        CARER = "carer", "Carer"
+        PARENTS_PARTNER = "parents_partner", "Partner of a parent"
+        HOUSEHOLD = "household", "Other household member"
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="household")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField(null=True, blank=True)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    lives_with_child = models.BooleanField(default=True)
+    # When they joined the household, if known; the chronology uses it.
+    joined_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["child", "created_at"], name="household_by_child")]
+
+    def __str__(self) -> str:
+        # Not the name: str() ends up in logs and admin history.
+        return f"Household member #{self.pk} of child #{self.child_id}"

@@ -33,9 +33,11 @@ from agencies.models import (
 )
 from referrals.audit import audit_denied, audit_record
 from referrals.choices import Urgency
+from referrals.matching import LIKELY_MATCH, NAME_ONLY_MATCH, Match, MatchQuery, child_matches
 from referrals.models import (
     Attachment,
     AuditAction,
+    AuditEvent,
     Child,
     Concern,
     Draft,
@@ -207,6 +209,9 @@ def concern_list_for_user(*, user: User | Any) -> QuerySet[Concern]:
     visible = Q(raised_by=user) | Q(agency_id__in=scope.lead_agency_ids)
     if scope.team_ids or scope.authority_ids:
         visible |= Q(Exists(referred))
+    if scope.team_authority_ids or scope.authority_ids:
+        # A low-level concern a lead shared with the front door (issue 9).
+        visible |= Q(shared_with_authority_id__in=scope.team_authority_ids | scope.authority_ids)
     return Concern.objects.filter(visible)
 
 
@@ -236,6 +241,12 @@ def child_list_for_user(*, user: User | Any) -> QuerySet[Child]:
     )
     if scope.team_authority_ids:
         visible |= Q(Exists(_authority_referrals(scope).filter(child_id=OuterRef("pk"))))
+    if scope.team_authority_ids or scope.authority_ids:
+        shared = Concern.objects.filter(
+            child_id=OuterRef("pk"),
+            shared_with_authority_id__in=scope.team_authority_ids | scope.authority_ids,
+        )
+        visible |= Q(Exists(shared))
     return Child.objects.filter(visible)
 
 
@@ -261,28 +272,21 @@ def child_find_for_user(
     last_name: str,
     date_of_birth: datetime.date | None,
     nhs_number: str = "",
-) -> QuerySet[Child]:
-    """Likely matches among the children the person may see, the closest first."""
-    first, last = first_name.strip(), last_name.strip()
-    same_dob = Q(date_of_birth=date_of_birth) if date_of_birth else Q(pk__in=[])
-    likely = Q(first_name__iexact=first, last_name__iexact=last) | (
-        same_dob & (Q(last_name__iexact=last) | Q(first_name__iexact=first))
-    )
-    if len(last) >= 2:
-        likely |= same_dob & Q(last_name__istartswith=last[:3])
-    if nhs_number:
-        likely |= Q(nhs_number=nhs_number)
-    score = (
-        Case(When(Q(nhs_number=nhs_number) & ~Q(nhs_number=""), then=Value(8)), default=Value(0))
-        + Case(When(same_dob, then=Value(4)), default=Value(0))
-        + Case(When(last_name__iexact=last, then=Value(2)), default=Value(0))
-        + Case(When(first_name__iexact=first, then=Value(1)), default=Value(0))
-    )
-    return (
-        child_list_for_user(user=user)
-        .filter(likely)
-        .annotate(match_score=score)
-        .order_by("-match_score", "last_name", "first_name", "id")[:CHILD_MATCHES_SHOWN]
+    postcode: str = "",
+) -> list[Match]:
+    """Likely matches among the children the person may see, the closest first.
+
+    Only the person's own children are searched, so a result never reveals a child another
+    agency recorded.
+    """
+    query = MatchQuery(first_name, last_name, date_of_birth, postcode, nhs_number)
+    # Without a date of birth only names can agree: offer weaker matches among one's own.
+    minimum = LIKELY_MATCH if date_of_birth else NAME_ONLY_MATCH
+    return child_matches(
+        children=child_list_for_user(user=user),
+        query=query,
+        limit=CHILD_MATCHES_SHOWN,
+        minimum=minimum,
     )
 
 
@@ -419,10 +423,17 @@ def event_text_for(event: ReferralEvent, audience: Audience) -> str:
 def child_chronology_for_user(
     *, user: User | Any, child: Child
 ) -> tuple[list[ChronologyEntry], list[Concern], list[Referral]]:
-    """Everything the person may see about the child, in time order (not audited here)."""
+    """Everything the person may see about the child, in time order (not audited here).
+
+    Across every record merged with the child's (issue 9): each item still passes its own
+    selector, so a merge shows nobody anything they could not see before.
+    """
+    from referrals.selectors_joined_up import child_group_ids, household_list_for_user
+
+    group = child_group_ids(child)
     concerns = list(
         concern_list_for_user(user=user)
-        .filter(child=child)
+        .filter(child_id__in=group)
         .select_related("agency", "raised_by")
         .prefetch_related("addenda__author")
     )
@@ -430,12 +441,12 @@ def child_chronology_for_user(
     # The receiving authority sees every referral about the child it received, from any
     # agency and whichever of its teams worked it; others what the referral selector allows.
     visible_ids = set(
-        referral_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
+        referral_list_for_user(user=user).filter(child_id__in=group).values_list("pk", flat=True)
     )
     authority_ids: set[int] = set()
     if scope.team_authority_ids or scope.authority_ids:
         authority_ids = set(
-            _authority_referrals(scope).filter(child=child).values_list("pk", flat=True)
+            _authority_referrals(scope).filter(child_id__in=group).values_list("pk", flat=True)
         )
     referrals = list(
         Referral.objects.filter(pk__in=visible_ids | authority_ids)
@@ -503,5 +514,58 @@ def child_chronology_for_user(
                 may_open=referral.pk in visible_ids,
             )
         )
+    for member in household_list_for_user(user=user, child=child):
+        joined = member.joined_on
+        entries.append(
+            ChronologyEntry(
+                datetime.datetime.combine(joined, datetime.time(), tzinfo=datetime.UTC)
+                if joined
+                else member.created_at,
+                f"Adult linked to the child: {member.get_relationship_display()}"
+                + (" (lives with the child)" if member.lives_with_child else ""),
+                f"{member.first_name} {member.last_name}"
+                + (f", born {member.date_of_birth:%d %B %Y}" if member.date_of_birth else "")
+                + (f". {member.notes}" if member.notes else ""),
+                member.agency.name,
+            )
+        )
     entries.sort(key=lambda entry: entry.at)
     return entries, concerns, referrals
+
+
+# Who may read a record's access log ("who has seen this"): leads and managers.
+ACCESS_LOG_ROLES = (*SAFEGUARDING_LEAD_ROLES, "team_manager", "service_manager")
+ACCESS_LOG_LIMIT = 500
+
+
+def user_may_read_access_log(*, user: User | Any) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return Membership.objects.filter(
+        user=user, role__in=ACCESS_LOG_ROLES, agency__is_active=True
+    ).exists()
+
+
+def access_log_for_user(
+    *, user: User | Any, child: Child | None = None, referral: Referral | None = None
+) -> QuerySet[AuditEvent]:
+    """Audit events about a record the person can see (through its selector): for a child,
+    also about the concerns and referrals about the child that the person can see."""
+    targets = Q()
+    if referral is not None:
+        targets |= Q(target_type="referrals.referral", target_id=str(referral.pk))
+    if child is not None:
+        targets |= Q(target_type="referrals.child", target_id=str(child.pk))
+        concern_ids = (
+            concern_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
+        )
+        referral_ids = (
+            referral_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
+        )
+        targets |= Q(target_type="referrals.concern", target_id__in=[str(i) for i in concern_ids])
+        targets |= Q(target_type="referrals.referral", target_id__in=[str(i) for i in referral_ids])
+    return (
+        AuditEvent.objects.filter(targets)
+        .select_related("actor", "agency")
+        .order_by("-id")[:ACCESS_LOG_LIMIT]
+    )

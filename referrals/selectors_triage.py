@@ -19,7 +19,7 @@ from referrals.models import Referral
 from referrals.permissions import agencies_with_capability
 from referrals.selectors import referral_list_for_user, scope_for_user
 
-QUEUE_PAGE_SIZE = 25
+QUEUE_PAGE_SIZE = 50
 # The statuses the queue's status filter offers; no status means every open one.
 QUEUE_STATUSES = (*Referral.AWAITING, Referral.Status.DECIDED)
 
@@ -149,9 +149,10 @@ def referral_queue_for_user(
             | Q(urgency_rank=rank, decision_due_at=due, id__gt=pk)
         )
     rows = list(
-        referrals.select_related("child", "referring_agency", "owner", "team").order_by(
-            "urgency_rank", "decision_due_at", "id"
-        )[: page_size + 1]
+        referrals.select_related("child", "referring_agency", "owner", "team", "pattern_flag")
+        # A pattern item lists its contributing concerns: one more query per page, any length.
+        .prefetch_related("concerns__agency")
+        .order_by("urgency_rank", "decision_due_at", "id")[: page_size + 1]
     )
     more = len(rows) > page_size
     rows = rows[:page_size]

@@ -104,6 +104,8 @@ def _team_members(team: Team | None) -> list[User]:
 
 def referral_referrer_recipients(referral: Referral) -> list[User]:
     """The person who referred and their agency's safeguarding leads."""
+    if referral.kind == Referral.Kind.PATTERN:
+        return []  # the service raised it: nobody referred
     people = list(
         User.objects.filter(
             is_active=True,
@@ -171,6 +173,10 @@ def child_create(*, user: User, agency: Agency, **fields: Any) -> Child:
     child.full_clean()
     child.save()
     audit_record(actor=user, action=AuditAction.CREATE, target=child, agency=agency)
+    from referrals.services_matching import child_link_same_nhs_number
+
+    # The authority's one picture of the child: the same NHS number is the same child.
+    child_link_same_nhs_number(child=child)
     return child
 
 
@@ -352,6 +358,10 @@ def referral_submit(
         body=f"Referral #{referral.pk} ({referral.get_urgency_display()}) needs acknowledging.",
         referral=referral,
     )
+    from referrals.services_patterns import pattern_flags_evaluate
+
+    # A referral may complete a pattern, or repeat one the authority closed.
+    pattern_flags_evaluate(child=referral.child, referral=referral)
     return referral
 
 

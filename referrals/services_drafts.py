@@ -20,8 +20,11 @@ def draft_save(
     *, user: User, agency: Agency, child: Child, kind: str, payload: dict[str, list[str]]
 ) -> Draft:
     """Create or replace the person's draft of one form about one child; audited when changed."""
-    if len(json.dumps(payload)) > DRAFT_MAX_BYTES:
+    encoded = json.dumps(payload)
+    if len(encoded) > DRAFT_MAX_BYTES:
         raise ApplicationError(errors.DRAFT_TOO_LARGE)
+    if any("\x00" in text for key, values in payload.items() for text in (key, *values)):
+        raise ApplicationError(errors.NULL_CHARACTERS)
     draft, created = Draft.objects.select_for_update().get_or_create(
         owner=user, kind=kind, child=child, defaults={"agency": agency, "payload": payload}
     )

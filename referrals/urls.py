@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import path
 
 from referrals import views_concerns as concerns
+from referrals import views_joined_up as joined_up
 from referrals import views_referrals as referrals
 from referrals import views_triage as triage
+from referrals.views_audit import child_access_log, referral_access_log
 
 urlpatterns = [
     path("concerns/", concerns.concern_list, name="concern-list"),
@@ -60,4 +62,27 @@ urlpatterns = [
         name="share-revoke",
     ),
     path("referrals/<int:pk>/reassign/", triage.referral_reassign_page, name="referral-reassign"),
+    # The joined-up picture (issue 9).
+    path("children/find/<str:kind>/<int:pk>/", joined_up.child_choose, name="child-choose"),
+    path("children/<int:pk>/matches/", joined_up.child_matches_page, name="child-matches"),
+    path(
+        "children/<int:pk>/matches/<int:other_pk>/merge/",
+        joined_up.child_merge_view,
+        name="child-merge",
+    ),
+    path(
+        "children/<int:pk>/matches/<int:other_pk>/different/",
+        joined_up.child_not_match_view,
+        name="child-not-match",
+    ),
+    path(
+        "children/<int:pk>/merges/<int:decision_pk>/undo/",
+        joined_up.child_unmerge_view,
+        name="child-unmerge",
+    ),
+    path("children/<int:pk>/household/new/", joined_up.household_add, name="household-add"),
+    path("concerns/<int:pk>/share/", joined_up.concern_share_view, name="concern-share"),
+    # Who has seen this (issue 7).
+    path("children/<int:pk>/access/", child_access_log, name="child-access-log"),
+    path("referrals/<int:pk>/access/", referral_access_log, name="referral-access-log"),
 ]

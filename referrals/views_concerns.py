@@ -32,6 +32,8 @@ from referrals.forms import (
     concern_initial,
     injuries_from,
 )
+from referrals.forms_joined_up import ConcernShareForm
+from referrals.matching import Match
 from referrals.models import AuditAction, Child, Concern, Draft, Referral
 from referrals.permissions import (
     agencies_with_capability,
@@ -54,6 +56,7 @@ from referrals.selectors import (
     referral_list_for_user,
     scope_for_user,
 )
+from referrals.selectors_joined_up import joined_up_context
 from referrals.services import child_create, concern_review
 from referrals.services_attachments import attachment_create
 from referrals.services_concerns import addendum_create, concern_submit
@@ -149,25 +152,29 @@ def child_find(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
         raise Http404
     acting_agency(request, kind)
     form = ChildSearchForm(posted(request)[0])
-    matches: list[Child] = []
+    matches: list[Match] = []
     searched = False
     if request.method == "POST" and form.is_valid():
         searched = True
         data = form.cleaned_data
-        matches = list(
-            child_find_for_user(
-                user=request.user,
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                date_of_birth=data["date_of_birth"],
-                nhs_number=data["nhs_number"],
-            )
+        matches = child_find_for_user(
+            user=request.user,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
+            nhs_number=data["nhs_number"],
+            postcode=data["postcode"],
         )
         if matches:
-            audit_record_many(actor=request.user, action=AuditAction.LIST, targets=matches)
+            audit_record_many(
+                actor=request.user,
+                action=AuditAction.LIST,
+                targets=[match.child for match in matches],
+                data={"matching": True},
+            )
         request.session[SEARCH_SESSION_KEY] = {
             key: request.POST.get(key, "")
-            for key in ("first_name", "last_name", "dob_day", "dob_month", "dob_year")
+            for key in ("first_name", "last_name", "dob_day", "dob_month", "dob_year", "postcode")
         } | {"nhs_number": data["nhs_number"]}
     title = "Record a concern" if kind == Draft.Kind.CONCERN else "Make a referral"
     return render(
@@ -358,6 +365,11 @@ def _concern_page(
             ),
             "form": addendum_form or AddendumForm(),
             "category_choices": CONCERN_CATEGORY_CHOICES,
+            "may_share": concern.shared_with_authority_id is None
+            and user_has_capability(
+                user=user, capability="referrals.review_concern", agency=concern.agency
+            ),
+            "share_form": ConcernShareForm(prefix="share"),
         },
         status=status,
     )
@@ -519,6 +531,14 @@ def child_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=concerns)
     if referrals:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=referrals)
+    joined_up = joined_up_context(user=user, child=child)
+    shown = [
+        *joined_up["household"],
+        *(n.child for n in joined_up["neighbours"]),
+        *(m.child for m in joined_up["duplicates"]),
+    ]
+    if shown:
+        audit_record_many(actor=user, action=AuditAction.LIST, targets=shown)
     return render(
         request,
         "referrals/child_detail.html",
@@ -534,5 +554,6 @@ def child_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "authority_view": bool(
                 scope_for_user(user).team_authority_ids or scope_for_user(user).authority_ids
             ),
+            **joined_up,
         },
     )

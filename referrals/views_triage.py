@@ -52,6 +52,7 @@ from referrals.selectors import (
     referral_get_for_user,
     scope_for_user,
 )
+from referrals.selectors_joined_up import referral_joined_up_context
 from referrals.selectors_triage import (
     QueueFilters,
     manager_teams_for_user,
@@ -171,6 +172,7 @@ def referral_page(
         "reply_form": forms.get("reply") or InformationReplyForm(prefix="reply"),
         "note_form": forms.get("note") or NoteForm(prefix="note"),
         "form": next((form for form in forms.values() if form.errors), None),
+        **(referral_joined_up_context(user=user, referral=referral) if is_team else {}),
     }
     return render(request, "referrals/referral_detail.html", context, status=status)
 

@@ -1,5 +1,6 @@
-"""Request id and address for the audit trail, MFA enforcement outside demo mode, and the
-idle and absolute session timeouts."""
+"""Request id and address for the audit trail, MFA enforcement outside demo mode, the idle
+and absolute session timeouts, sessions ended elsewhere, refusals in the audit trail, and
+`Cache-Control: no-store` on everything a signed-in person is sent."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from safeguarding import request_context
 
@@ -41,8 +44,17 @@ class RequestContextMiddleware:
         return response
 
 
-# Paths a signed-in person may reach before their second factor is checked.
-_MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/o/")
+# Paths a signed-in person may reach before their second factor is checked. Everything else
+# under /accounts/ (their sessions, email, authenticator) needs a verified session.
+_MFA_EXEMPT_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/mfa/",
+    "/accounts/session/keep-alive/",
+    "/static/",
+    "/healthz",
+    "/o/",
+)
 
 
 class MFARequiredMiddleware:
@@ -125,3 +137,113 @@ class SessionTimeoutMiddleware:
         messages.info(request, text + " Sign in again to carry on.")
         next_path = request.get_full_path() if request.method == "GET" else request.path
         return redirect(reverse("login") + "?" + urlencode({"next": next_path}))
+
+
+def _signed_out_response(request: HttpRequest, text: str) -> HttpResponse:
+    if request.headers.get("X-Requested-With") == "fetch" or request.path.startswith("/api/"):
+        return JsonResponse({"signed_out": True}, status=401)
+    messages.info(request, text + " Sign in again to carry on.")
+    next_path = request.get_full_path() if request.method == "GET" else request.path
+    return redirect(reverse("login") + "?" + urlencode({"next": next_path}))
+
+
+class SessionEndedMiddleware:
+    """Sign out a request whose session was ended elsewhere (by the person, their agency's
+    admin, a second-factor reset or deactivation), or was never recorded at sign-in."""
+
+    # last_seen_at is written at most this often.
+    SEEN_RESOLUTION_SECONDS = 60
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from agencies.models import UserSession
+        from agencies.services import USER_SESSION_KEY
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path.startswith("/static/"):
+            return self.get_response(request)
+        session_id = request.session.get(USER_SESSION_KEY)
+        row = (
+            UserSession.objects.filter(pk=int(session_id or 0), user=user, ended_at__isnull=True)
+            .values_list("pk", "session_key", "last_seen_at")
+            .first()
+        )
+        if row is None:
+            request.sign_out_reason = "session_ended"  # type: ignore[attr-defined]
+            logout(request)
+            return _signed_out_response(request, "This session was ended.")
+        pk, key, seen = row
+        now = timezone.now()
+        if key != request.session.session_key or (
+            (now - seen).total_seconds() >= self.SEEN_RESOLUTION_SECONDS
+        ):
+            UserSession.objects.filter(pk=pk).update(
+                session_key=request.session.session_key or key, last_seen_at=now
+            )
+        return self.get_response(request)
+
+
+# URL names whose `pk` is a record of this type: a refusal there is recorded against it.
+_DENIED_TARGETS = (
+    ("api-child", "referrals.child"),
+    ("api-referral", "referrals.referral"),
+    ("referral-", "referrals.referral"),
+    ("share-revoke", "referrals.referral"),
+    ("concern-", "referrals.concern"),
+    ("child-", "referrals.child"),
+    ("attachment-", "referrals.attachment"),
+)
+
+
+class AuditDeniedMiddleware:
+    """Every 403 a signed-in person (or agency system) is given lands in the audit trail.
+
+    404s are audited by the selectors that decide them; a 403 comes from a permission check
+    in a view, DRF or the CSRF check, so it is recorded here, once, for all of them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if response.status_code == 403 and user is not None and user.is_authenticated:
+            from referrals.audit import audit_denied
+
+            match = request.resolver_match
+            name = (match.view_name if match else "") or "unknown"
+            kwargs = match.kwargs if match else {}
+            record_id = kwargs.get("pk", kwargs.get("child_pk", ""))
+            target_type = "url"
+            for prefix, label in _DENIED_TARGETS:
+                if name.startswith(prefix) and record_id != "":
+                    target_type = label
+                    break
+            if "child_pk" in kwargs:
+                target_type = "referrals.child"
+            audit_denied(
+                actor=user,
+                target_type=target_type,
+                target_id=record_id if target_type != "url" else name,
+                data={"status": 403, "url": name},
+            )
+        return response
+
+
+class NoStoreMiddleware:
+    """Nothing sent to a signed-in person (pages, API answers, files) is kept by a browser or
+    a proxy: it may show personal data about a child."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+            patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response

@@ -46,12 +46,17 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Keys the audit trail's hash chain, so someone with only database access cannot rebuild it
+# after editing an event. Set it in production and keep it when SECRET_KEY is rotated.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="audit-chain:" + SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with our site: agency admins and superusers only, verified sessions,
+    # every change also an audit event (safeguarding/admin.py).
+    "safeguarding.apps.SafeguardingAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,13 +81,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safeguarding.middleware.RequestContextMiddleware",
+    "safeguarding.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "safeguarding.middleware.AuditDeniedMiddleware",
     "safeguarding.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: both tell a person why they were signed out.
+    "safeguarding.middleware.SessionEndedMiddleware",
     # After messages: it tells a person why they were signed out.
     "safeguarding.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -179,6 +188,7 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEMO_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEMO_MODE)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -262,6 +272,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
+# Workers log through LOGGING (JSON lines with a request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Beat only triggers sweeps; every deadline lives in a database column. Run exactly one beat;
 # a second one only sends more sweeps, which find nothing left to do.
@@ -354,6 +366,18 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["referrals:read"],
     # Short-lived tokens; client secrets are stored hashed (the default); revoke in admin.
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("ACCESS_TOKEN_EXPIRE_SECONDS", default=600),
+    # OAuth 2.0 Security BCP (RFC 9700): only client credentials are used, but nothing weaker
+    # is left switched on; tokens are stored hashed, never in a URL, redirects https only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -362,12 +386,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "safeguarding.logging.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # One JSON object per line, with the request id; see safeguarding/logging.py.
+        "json": {"()": "safeguarding.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json",
             "filters": ["request_id"],
         },
     },

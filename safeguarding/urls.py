@@ -36,6 +36,31 @@ urlpatterns = [
         name="mfa-recovery-codes",
     ),
     path("accounts/session/keep-alive/", agency_views.session_keep_alive, name="keep-alive"),
+    # Sign-in details and sessions (issue 7): everything here needs a verified session.
+    path("accounts/security/", agency_views.account_security, name="account-security"),
+    path("accounts/security/confirm/", agency_views.reauthenticate_view, name="reauthenticate"),
+    path("accounts/security/email/", agency_views.email_change, name="email-change"),
+    path(
+        "accounts/security/authenticator/replace/",
+        agency_views.mfa_replace,
+        name="mfa-replace",
+    ),
+    path(
+        "accounts/security/recovery-codes/",
+        agency_views.recovery_codes_new,
+        name="recovery-codes-new",
+    ),
+    path(
+        "accounts/security/sessions/<int:pk>/end/",
+        agency_views.session_end,
+        name="session-end",
+    ),
+    path("accounts/agency/", agency_views.agency_users, name="agency-users"),
+    path(
+        "accounts/agency/users/<int:pk>/mfa-reset/",
+        agency_views.user_mfa_reset,
+        name="user-mfa-reset",
+    ),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("referrals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

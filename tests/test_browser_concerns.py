@@ -63,7 +63,7 @@ def test_a_concern_becomes_a_referral_in_the_front_door_queue_and_outsiders_see_
     page.get_by_role("button", name="Search").click()
     assert page.get_by_role("heading", name="Is it one of these children?").is_visible()
     accessible(page)
-    page.get_by_role("link", name="Record a concern about Amy Example").click()
+    page.get_by_role("button", name="Record a concern about Amy Example").click()
     page.wait_for_url(re.compile(rf"/children/{amy.pk}/concerns/new/$"))
     accessible(page)
 

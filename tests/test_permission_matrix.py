@@ -17,8 +17,10 @@ so a POST by one person never changes what the next one finds.
     unshared  the police's DSL: a partner agency it is not shared with
     admin     an agency administrator with access to the Django admin (is_staff)
 
-API URLs answer 401 to anonymous callers; tokens are covered by the API's own tests. After
-signing in, the MFA pages send people on (302) once they have an authenticator.
+API URLs answer 401 to anonymous callers. People reach the API with their verified session
+(the rows below); agency systems with OAuth2 tokens, in a second matrix (TOKEN_MATRIX) with one
+column per agency's system. After signing in, the MFA pages send people on (302) once they
+have an authenticator. Records: u is a session of the teacher's, p the social worker.
 """
 
 # ruff: noqa: E501 - the matrix is a table: one URL per line, one column per person.
@@ -35,8 +37,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from agencies.models import UserSession
 from referrals import services
 from referrals.models import Attachment, Draft, Referral
+from referrals.services_matching import child_merge
+from referrals.services_partners import api_client_create
 from tests import factories
 from tests.conftest import World, signed_in
 
@@ -68,7 +73,8 @@ class Row:
         return dict(zip(ROLES, codes, strict=True))
 
 
-# Paths name records by letter: r referral, c concern, f file, h child, s share, d draft.
+# Paths name records by letter: r referral, c concern, f file, h child, s share, d draft,
+# o another child in the authority, m a merge of a third record into h.
 
 # fmt: off
 MATRIX = [
@@ -113,6 +119,17 @@ MATRIX = [
     Row("referral-share", "GET", "/referrals/{r}/share/",            "302 404 404 404 403 200 200 403 404 404"),
     Row("share-revoke", "POST", "/referrals/{r}/shares/{s}/revoke/", "302 404 404 404 403 302 302 403 404 404"),
     Row("referral-reassign", "GET", "/referrals/{r}/reassign/",      "302 404 404 404 403 403 200 403 404 404"),
+    # The joined-up picture (issue 9)
+    Row("child-choose", "POST", "/children/find/concern/{h}/",       "302 404 404 302 302 302 302 302 404 403"),
+    Row("child-matches", "GET", "/children/{h}/matches/",            "302 404 404 403 403 200 200 403 404 404"),
+    Row("child-merge", "POST", "/children/{h}/matches/{o}/merge/",   "302 404 404 403 403 302 302 403 404 404"),
+    Row("child-not-match", "POST", "/children/{h}/matches/{o}/different/",
+                                                                      "302 404 404 403 403 302 302 403 404 404"),
+    Row("child-unmerge", "POST", "/children/{h}/merges/{m}/undo/",   "302 404 404 403 403 403 302 403 404 404",
+        (("reason", "Different school years."),)),
+    Row("household-add", "GET", "/children/{h}/household/new/",     "302 404 404 200 200 200 200 200 404 404"),
+    Row("concern-share", "POST", "/concerns/{c}/share/",             "302 404 404 403 302 403 403 404 404 404",
+        (("share-reason", "Low-level, for the picture."),)),
     # Accounts and operations
     Row("login", "GET", "/accounts/login/",                           "200 302 302 302 302 302 302 302 302 302"),
     Row("logout", "POST", "/accounts/logout/",                        "302 302 302 302 302 302 302 302 302 302"),
@@ -121,6 +138,21 @@ MATRIX = [
     Row("mfa-enrol", "GET", "/accounts/mfa/enrol/",                   "302 302 302 302 302 302 302 302 302 302"),
     Row("mfa-recovery-codes", "GET", "/accounts/mfa/recovery-codes/", "302 302 302 302 302 302 302 302 302 302"),
     Row("keep-alive", "POST", "/accounts/session/keep-alive/",        "302 302 302 302 302 302 302 302 302 302"),
+    # Sign-in details and sessions (issue 7): changes first ask for the password and a code.
+    Row("account-security", "GET", "/accounts/security/",             "302 200 200 200 200 200 200 200 200 200"),
+    Row("reauthenticate", "GET", "/accounts/security/confirm/",       "302 200 200 200 200 200 200 200 200 200"),
+    Row("email-change", "GET", "/accounts/security/email/",           "302 302 302 302 302 302 302 302 302 302"),
+    Row("mfa-replace", "POST", "/accounts/security/authenticator/replace/",
+                                                                      "302 302 302 302 302 302 302 302 302 302"),
+    Row("recovery-codes-new", "POST", "/accounts/security/recovery-codes/",
+                                                                      "302 302 302 302 302 302 302 302 302 302"),
+    Row("session-end", "POST", "/accounts/security/sessions/{u}/end/", "302 404 404 302 404 404 404 404 404 404"),
+    Row("agency-users", "GET", "/accounts/agency/",                   "302 403 403 403 403 403 403 403 403 200"),
+    Row("user-mfa-reset", "POST", "/accounts/agency/users/{p}/mfa-reset/",
+                                                                      "302 403 403 403 403 403 403 403 403 302"),
+    # Who has seen this (issue 7): leads and managers who may see the record.
+    Row("child-access-log", "GET", "/children/{h}/access/",           "302 404 404 403 200 403 200 200 404 404"),
+    Row("referral-access-log", "GET", "/referrals/{r}/access/",       "302 404 404 404 200 403 200 200 404 404"),
     Row("healthz", "GET", "/healthz",                                 "200 200 200 200 200 200 200 200 200 200"),
     Row("admin:*", "GET", "/admin/",                                  "302 302 302 302 302 302 302 302 302 200"),
     # The API, for people signed in with a verified session (agency systems use tokens); its
@@ -215,9 +247,14 @@ def records(
         reason="Strategy discussion.",
         expires_at=timezone.now() + datetime.timedelta(days=7),
     )
+    teacher_session = UserSession.objects.create(user=teacher, session_key="elsewhere")
     draft = Draft.objects.create(
         owner=dsl, agency=world.riverside, child=child, kind=Draft.Kind.CONCERN, payload={}
     )
+    # Issue 9: another record in the authority, and one the front door merged into the child's.
+    other = factories.ChildFactory.create(created_by_agency=world.police, first_name="Olu")
+    merged = factories.ChildFactory.create(created_by_agency=world.health)
+    merge = child_merge(user=team_manager, kept=child, duplicate=merged)
     return Records(
         people={
             "agency": other_school_dsl,
@@ -237,6 +274,10 @@ def records(
             "h": child.pk,
             "s": share.pk,
             "d": draft.pk,
+            "o": other.pk,
+            "m": merge.pk,
+            "u": teacher_session.pk,
+            "p": social_worker.pk,
         },
     )
 
@@ -260,3 +301,70 @@ def test_permission_matrix(row: Row, records: Records, request: pytest.FixtureRe
             transaction.set_rollback(True)
     codes = " ".join(str(got[role]) for role in ROLES)
     assert got == row.expected(), f"{row.method} {path} answered {codes}"
+
+
+# Agency systems with OAuth2 client-credentials tokens, over every API endpoint.
+TOKEN_ROLES = ("none", "police", "north_csc", "health", "south_csc", "riverside", "readonly")
+# none       no token at all
+# police     Northshire Police's system: the referral is not shared with the police
+# north_csc  Northshire Children's Services' system: its authority received the referral
+# health     health's system: the referral is shared with health
+# south_csc  another authority's children's social care system
+# riverside  the referring school's system
+# readonly   health's system with a token for referrals:read only
+
+# fmt: off
+TOKEN_MATRIX = [
+    #                                                                     none police north_csc health south_csc riverside readonly
+    Row("api-referrals", "GET", "/api/v1/referrals/",                     "401 200 200 200 200 200 200"),
+    Row("api-referrals", "POST", "/api/v1/referrals/",                    "401 400 400 400 400 400 403"),
+    Row("api-referral", "GET", "/api/v1/referrals/{r}/",                 "401 404 200 200 404 200 200"),
+    Row("api-referral-receipt", "POST", "/api/v1/referrals/{r}/receipt/", "401 404 409 200 404 409 403"),
+    Row("api-children", "GET", "/api/v1/children/",                      "401 200 200 200 200 200 200"),
+    Row("api-child", "GET", "/api/v1/children/{h}/",                     "401 404 200 200 404 200 200"),
+    Row("api-agencies", "GET", "/api/v1/agencies/",                       "401 200 200 200 200 200 200"),
+    # A token opens the API only: the pages want a person's verified session.
+    Row("referral-detail", "GET", "/referrals/{r}/",                     "302 302 302 302 302 302 302"),
+]
+# fmt: on
+
+
+def test_every_api_url_has_a_row_in_the_token_matrix() -> None:
+    api = {name for name in _pattern_names(get_resolver().url_patterns) if name.startswith("api-")}
+    public = {"api-schema", "api-docs"}
+    assert api - public - {row.name for row in TOKEN_MATRIX} == set()
+
+
+@pytest.mark.parametrize(
+    "row", TOKEN_MATRIX, ids=[f"{row.method}-{row.name}" for row in TOKEN_MATRIX]
+)
+def test_token_matrix(row: Row, records: Records, world: World) -> None:
+    from tests.referrals.api.conftest import ApiClient, issue_token
+
+    def system(agency: Any, scope: str = "referrals:read referrals:write") -> ApiClient:
+        application, secret = api_client_create(agency=agency, name=f"{agency.name} system")
+        return ApiClient(issue_token(application.client_id, secret, scope), application.user)
+
+    clients: dict[str, Any] = {
+        "police": system(world.police),
+        "north_csc": system(world.north_csc),
+        "health": system(world.health),
+        "south_csc": system(world.south_csc),
+        "riverside": system(world.riverside),
+        "readonly": system(world.health, "referrals:read"),
+    }
+    path = row.path.format(**records.ids)
+    got: dict[str, int] = {}
+    for role in TOKEN_ROLES:
+        with transaction.atomic():
+            if role == "none":
+                response = Client().generic(row.method, path, "{}", "application/json")
+            elif row.method == "POST":
+                response = clients[role].post(path, {})
+            else:
+                response = clients[role].get(path)
+            got[role] = response.status_code
+            transaction.set_rollback(True)
+    codes = " ".join(str(got[role]) for role in TOKEN_ROLES)
+    expected = dict(zip(TOKEN_ROLES, [int(c) for c in row.codes.split()], strict=True))
+    assert got == expected, f"{row.method} {path} answered {codes}"

@@ -335,7 +335,7 @@ def test_likely_matches_come_from_the_agencys_children_only(
     page = response.content.decode()
     assert "Is it one of these children?" in page
     assert page.count("Record a concern<span") == 1
-    assert f"/children/{child.pk}/concerns/new/" in page
+    assert f'action="/children/find/concern/{child.pk}/"' in page
     assert audited(teacher, AuditAction.LIST, "referrals.child", child.pk)
     assert "Amy" not in response.request["QUERY_STRING"]
 

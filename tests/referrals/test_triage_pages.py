@@ -21,6 +21,7 @@ from referrals.models import (
     ReferralEvent,
     Share,
 )
+from referrals.selectors_triage import QUEUE_PAGE_SIZE
 from tests import factories
 from tests.conftest import World, signed_in
 
@@ -99,12 +100,12 @@ def test_the_queue_pages_by_keyset_without_repeating_or_missing_a_referral(
     client: Client, world: World, dsl: Any, social_worker: Any
 ) -> None:
     same_deadline = _due(3)
-    referrals = [_received(world, dsl, **same_deadline) for _ in range(30)]
+    referrals = [_received(world, dsl, **same_deadline) for _ in range(QUEUE_PAGE_SIZE + 5)]
     referrals += [_received(world, dsl, urgency="immediate", **_due(8)) for _ in range(3)]
     client = signed_in(client, social_worker)
     first = client.get(QUEUE)
     seen = _queue_ids(first)
-    assert len(seen) == 25
+    assert len(seen) == QUEUE_PAGE_SIZE
     next_url = re.search(r'href="(/queue/\?after=[^"]+)" rel="next"', first.content.decode())
     assert next_url is not None
     second = client.get(next_url.group(1).replace("&amp;", "&"))
@@ -112,7 +113,7 @@ def test_the_queue_pages_by_keyset_without_repeating_or_missing_a_referral(
     assert 'rel="next"' not in second.content.decode()
     assert 'rel="first"' in second.content.decode()
     assert sorted(seen) == sorted(r.pk for r in referrals)
-    assert seen[:3] == sorted(r.pk for r in referrals[30:])
+    assert seen[:3] == sorted(r.pk for r in referrals[QUEUE_PAGE_SIZE + 5 :])
 
 
 def test_a_malformed_cursor_shows_the_first_page(

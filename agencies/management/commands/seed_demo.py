@@ -405,3 +405,72 @@ class Command(BaseCommand):
         )
         # Southvale's own referral.
         referral(southvale_high, south_dsl, kim)
+        self._joined_up(agencies, users, now)
+
+    def _joined_up(self, agencies: dict[str, Agency], users: dict[str, User], now: Any) -> None:
+        """Issue 9: one child known to three agencies by two records, whose low-level concerns
+        add up to a pattern in the Front Door's queue; a likely duplicate; an adult at home."""
+        from referrals.services_household import household_member_add
+        from referrals.services_patterns import concern_share_with_authority
+
+        riverside = agencies["Riverside Primary School"]
+        police = agencies["Northshire Police"]
+        health = agencies["Northshire Community Health"]
+        dsl = users["dsl@riverside.example"]
+        officer = users["officer@police.example"]
+        nurse = users["nurse@health.example"]
+        school_record = services.child_create(
+            user=dsl,
+            agency=riverside,
+            first_name="Jayden",
+            last_name="Cole-Marsh",
+            date_of_birth=datetime.date(2016, 3, 9),
+            address="4 Quarry Row\nNorthtown",
+            postcode="NS2 7QR",
+        )
+        police_record = services.child_create(
+            user=officer,
+            agency=police,
+            first_name="Jaden",
+            last_name="Marsh",
+            date_of_birth=datetime.date(2016, 9, 3),
+            address="4 Quarry Row",
+            postcode="NS2 7QR",
+        )
+        services.child_create(
+            user=officer,
+            agency=police,
+            first_name="Skye",
+            last_name="Marsh",
+            date_of_birth=datetime.date(2012, 1, 17),
+            address="4 Quarry Row",
+            postcode="NS2 7QR",
+        )
+        for agency, user, kid, days, what in (
+            (riverside, dsl, school_record, 40, "Arrived hungry three days this week."),
+            (health, nurse, school_record, 20, "Weight has dropped since the last check."),
+            (police, officer, police_record, 5, "Attended a domestic incident; Jaden was present."),
+        ):
+            concern = services.concern_create(
+                user=user,
+                agency=agency,
+                child=kid,
+                observed_at=now - datetime.timedelta(days=days),
+                location="",
+                what_happened=what,
+            )
+            concern_share_with_authority(
+                concern=concern,
+                user=user,
+                reason="Below the threshold alone; sharing for the picture.",
+            )
+        household_member_add(
+            user=dsl,
+            agency=riverside,
+            child=school_record,
+            first_name="Ray",
+            last_name="Denton",
+            relationship="parents_partner",
+            lives_with_child=True,
+            joined_on=(now - datetime.timedelta(days=60)).date(),
+        )

@@ -1,0 +1,61 @@
+"""Reads about people that decide who sees what: sessions and an agency's users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from agencies.models import Membership, Role, User, UserSession
+from referrals.audit import audit_denied
+
+
+def admin_agency_ids(*, user: User | Any) -> frozenset[int]:
+    """The agencies in which the person is an agency administrator."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    return frozenset(
+        Membership.objects.filter(
+            user=user, role=Role.AGENCY_ADMIN, agency__is_active=True
+        ).values_list("agency_id", flat=True)
+    )
+
+
+def agency_users_for_admin(*, user: User | Any) -> QuerySet[User]:
+    """People with a membership in an agency the person administers (never system accounts)."""
+    agencies = admin_agency_ids(user=user)
+    return (
+        User.objects.filter(memberships__agency_id__in=agencies, is_agency_system=False)
+        .distinct()
+        .order_by("email")
+    )
+
+
+def agency_user_get_for_admin(*, user: User | Any, pk: Any) -> User:
+    """One person the agency admin may manage; Http404 (audited) otherwise."""
+    try:
+        return agency_users_for_admin(user=user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        audit_denied(actor=user, target_type=User, target_id=pk)
+        raise Http404 from None
+
+
+def user_sessions_for_user(*, user: User | Any) -> QuerySet[UserSession]:
+    """Sessions the person may see and end: their own, and their agencies' users' if admin."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return UserSession.objects.none()
+    agencies = admin_agency_ids(user=user)
+    visible = Q(user=user)
+    if agencies:
+        visible |= Q(user__in=agency_users_for_admin(user=user))
+    return UserSession.objects.filter(visible, ended_at__isnull=True).select_related("user")
+
+
+def user_session_get_for_user(*, user: User | Any, pk: Any) -> UserSession:
+    """One open session the person may end; Http404 (audited) otherwise."""
+    try:
+        return user_sessions_for_user(user=user).get(pk=pk)
+    except (UserSession.DoesNotExist, ValueError, TypeError):
+        audit_denied(actor=user, target_type=UserSession, target_id=pk)
+        raise Http404 from None
