@@ -1,0 +1,310 @@
+"""Measurements, each run inside Django against one benchmark database; prints one JSON line.
+
+python -m bench.measure queue|api|sweep|empty-sweep|explain|prepare-http
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import django
+
+WARMUP = 5
+RUNS = 40
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000, 2),
+    }
+
+
+def _time(call: Callable[[], Any], runs: int = RUNS) -> list[float]:
+    for _ in range(WARMUP):
+        call()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _busiest_front_door() -> tuple[Any, Any]:
+    """The front door team with the longest open queue, and one of its social workers."""
+    from django.db.models import Count
+
+    from agencies.models import Membership, Role, Team
+    from referrals.models import Referral
+
+    team_id = (
+        Referral.objects.filter(status__in=Referral.AWAITING, team__name="Front Door")
+        .values("team")
+        .annotate(n=Count("id"))
+        .order_by("-n")[0]["team"]
+    )
+    worker = Membership.objects.filter(team_id=team_id, role=Role.SOCIAL_WORKER).first()
+    assert worker is not None
+    return Team.objects.get(pk=team_id), worker.user
+
+
+def queue() -> dict[str, Any]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from referrals.selectors_triage import QUEUE_PAGE_SIZE, QueueFilters, referral_queue_for_user
+
+    _team, user = _busiest_front_door()
+    client = Client()
+    client.force_login(user)
+    assert client.get("/queue/").status_code == 200
+    rows = referral_queue_for_user(user=user, filters=QueueFilters.from_query({})).rows
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/queue/")
+    samples = _time(lambda: client.get("/queue/"))
+    return {
+        **_percentiles(samples),
+        "queries": len(captured),
+        "rows": len(rows),
+        "page_size": QUEUE_PAGE_SIZE,
+    }
+
+
+def _api_client() -> tuple[Any, str]:
+    """An agency system for the busiest authority's children's social care, with a token."""
+    from oauth2_provider.models import AccessToken, get_application_model
+
+    from referrals.services_partners import api_client_create
+
+    team, _user = _busiest_front_door()
+    application = get_application_model().objects.filter(name="bench system").first()
+    if application is None:
+        application, _secret = api_client_create(agency=team.agency, name="bench system")
+    token = AccessToken.objects.create(
+        user=None,
+        application=application,
+        token=f"bench-{time.time_ns()}",
+        expires=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2),
+        scope="referrals:read referrals:write",
+    )
+    return team, token.token
+
+
+def api() -> dict[str, Any]:
+    import psycopg
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    team, token = _api_client()
+    client = Client()
+    headers = {"Authorization": f"Bearer {token}"}
+    first = client.get("/api/v1/referrals/", {"page_size": 100}, headers=headers)
+    assert first.status_code == 200, first.content[:500]
+    assert len(first.json()["results"]) == 100
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/api/v1/referrals/", {"page_size": 100}, headers=headers)
+    api_samples = _time(
+        lambda: client.get("/api/v1/referrals/", {"page_size": 100}, headers=headers)
+    )
+    database = settings.DATABASES["default"]
+    dsn = (
+        f"host={database['HOST']} port={database['PORT']} user={database['USER']} "
+        f"dbname={database['NAME']}"
+    )
+    sql = """
+        SELECT r.id, r.status, r.urgency, r.category, r.factors, r.reason, r.desired_outcome,
+               r.consent, r.consent_reason, r.parents_aware, r.cin_referral_source,
+               c.id, c.first_name, c.last_name, c.other_names, c.date_of_birth,
+               c.expected_date_of_birth, c.sex, c.postcode, c.nhs_number, c.upn,
+               c.local_authority_id, c.updated_at,
+               a.id, a.name, r.referrer_name, r.referrer_phone, r.referrer_email,
+               la.id, la.name, t.id, t.name, r.transferred_from_id, r.submitted_at,
+               r.acknowledged_at, r.decided_at, r.acknowledge_due_at, r.decision_due_at,
+               r.escalation_level, d.outcome, d.decided_at, d.feedback, d.category, d.factors,
+               r.updated_at
+        FROM referrals_referral r
+        JOIN referrals_child c ON c.id = r.child_id
+        JOIN agencies_agency a ON a.id = r.referring_agency_id
+        JOIN agencies_localauthority la ON la.id = r.local_authority_id
+        LEFT JOIN agencies_team t ON t.id = r.team_id
+        LEFT JOIN referrals_decision d ON d.referral_id = r.id
+        WHERE r.local_authority_id = %s AND r.status <> 'draft' AND r.updated_at < now()
+        ORDER BY r.updated_at, r.id
+        LIMIT 100
+    """
+    with psycopg.connect(dsn) as raw:
+
+        def fetch() -> str:
+            rows = raw.execute(sql, [team.agency.local_authority_id]).fetchall()
+            return json.dumps({"results": rows}, default=str)
+
+        assert len(json.loads(fetch())["results"]) == 100
+        raw_samples = _time(fetch)
+    api_p50 = statistics.median(api_samples)
+    raw_p50 = statistics.median(raw_samples)
+    return {
+        "api": _percentiles(api_samples),
+        "raw": _percentiles(raw_samples),
+        "ratio_p50": round(api_p50 / raw_p50, 2),
+        "queries": len(captured),
+    }
+
+
+def sweep() -> dict[str, Any]:
+    """Make 100,000 referrals overdue (on a throwaway copy), then sweep them all."""
+    from django.db import connection
+
+    from referrals.escalation import referral_escalations_sweep
+    from referrals.models import Escalation
+
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE referrals_referral SET status = 'submitted', acknowledged_at = NULL,
+                   escalation_level = 0, acknowledge_due_at = now() - interval '2 hours',
+                   decision_due_at = now() - interval '1 hour',
+                   next_escalation_at = now() - interval '2 hours'
+            WHERE id IN (SELECT id FROM referrals_referral WHERE status = 'closed'
+                         ORDER BY id LIMIT %s)
+            """,
+            [count],
+        )
+        cursor.execute("ANALYZE referrals_referral")
+    start = time.perf_counter()
+    made = referral_escalations_sweep()
+    elapsed = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM referrals_escalation "
+            "GROUP BY referral_id, clock, level HAVING count(*) > 1) d"
+        )
+        (duplicates,) = cursor.fetchone()
+    escalated = Escalation.objects.values("referral_id").distinct().count()
+    return {
+        "overdue": count,
+        "escalations": made,
+        "referrals_escalated": escalated,
+        "duplicates": duplicates,
+        "seconds": round(elapsed, 2),
+    }
+
+
+def empty_sweep() -> dict[str, Any]:
+    from referrals.escalation import referral_escalations_sweep
+
+    referral_escalations_sweep()  # anything due since the data was made
+    samples = _time(referral_escalations_sweep, runs=100)
+    return _percentiles(samples)
+
+
+def _plan_scans(plan: Any) -> list[tuple[str, str]]:
+    nodes = []
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if "Node Type" in node:
+            nodes.append((node["Node Type"], node.get("Relation Name", "")))
+        stack.extend(v for v in node.values() if isinstance(v, list | dict))
+    return nodes
+
+
+def _captured(call: Callable[[], Any]) -> list[str]:
+    """The SELECTs on the referral table that `call` runs, as executed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT")
+        and 'FROM "referrals_referral"' in q["sql"]
+    ]
+
+
+def explain() -> dict[str, Any]:
+    """EXPLAIN exactly what the queue page, the API page and a sweep run against referrals."""
+    from django.db import connection
+    from django.test import Client
+
+    from referrals.escalation import referral_escalations_sweep
+
+    _team, user = _busiest_front_door()
+    pages = Client()
+    pages.force_login(user)
+    _team, token = _api_client()
+    api = Client()
+    headers = {"Authorization": f"Bearer {token}"}
+    work: dict[str, Callable[[], Any]] = {
+        "queue": lambda: pages.get("/queue/"),
+        "api": lambda: api.get("/api/v1/referrals/", {"page_size": 100}, headers=headers),
+        "sweep": referral_escalations_sweep,
+    }
+    result: dict[str, Any] = {}
+    for name, call in work.items():
+        seq_scans = 0
+        nodes: set[str] = set()
+        statements = _captured(call)
+        for sql in statements:
+            with connection.cursor() as cursor:
+                # EXPLAIN takes no row locks; the plan is the same without them.
+                cursor.execute("EXPLAIN (FORMAT JSON) " + re.sub(r"\s+FOR UPDATE.*$", "", sql))
+                plan = cursor.fetchone()[0]
+            for kind, relation in _plan_scans(plan):
+                nodes.add(f"{kind} {relation}".strip())
+                seq_scans += kind == "Seq Scan" and relation == "referrals_referral"
+        result[name] = {
+            "statements": len(statements),
+            "seq_scans_of_referrals": seq_scans,
+            "nodes": sorted(nodes),
+        }
+    return result
+
+
+def prepare_http() -> dict[str, Any]:
+    """A token for the HTTP load test's client (written on the throwaway copy)."""
+    _team, token = _api_client()
+    return {"token": token}
+
+
+COMMANDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "queue": queue,
+    "api": api,
+    "sweep": sweep,
+    "empty-sweep": empty_sweep,
+    "explain": explain,
+    "prepare-http": prepare_http,
+}
+
+
+def main() -> None:
+    django.setup()
+    from django.core.signals import request_started
+    from django.db import reset_queries
+
+    # Django empties the query log as each request starts; the counts here span requests.
+    request_started.disconnect(reset_queries)
+    print(json.dumps(COMMANDS[sys.argv[1]]()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""A PostgreSQL server for the benchmarks, its data kept under .data/bench between runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_CTL = ROOT / "tests" / "bin" / "pg_ctl"
+BENCH_DIR = ROOT / ".data" / "bench"
+DATA_DIR = BENCH_DIR / "pgdata"
+PORT = int(os.environ.get("BENCH_PG_PORT", "55439"))
+# Modest, documented settings for one 2-core machine; durability is left on.
+OPTIONS = (
+    f"-p {PORT} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+    "-c shared_buffers=512MB -c work_mem=16MB -c maintenance_work_mem=256MB "
+    "-c effective_cache_size=4GB -c random_page_cost=1.1 -c checkpoint_timeout=15min "
+    "-c max_wal_size=4GB"
+)
+
+
+def url(database: str) -> str:
+    return f"postgres://postgres@127.0.0.1:{PORT}/{database}"
+
+
+def _pg_ctl(*args: str) -> None:
+    subprocess.run([str(PG_CTL), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def start() -> None:
+    """Start the server, creating its cluster the first time."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # The postgres user must reach and own the cluster's folder.
+        for folder in (ROOT / ".data", BENCH_DIR):
+            folder.chmod(0o755)
+    if not (DATA_DIR / "PG_VERSION").exists():
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+        DATA_DIR.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(DATA_DIR, "postgres", "postgres")
+        _pg_ctl("initdb", "-D", str(DATA_DIR), "-o", "--auth=trust --username=postgres")
+    _pg_ctl("start", "-w", "-D", str(DATA_DIR), "-o", OPTIONS, "-l", str(DATA_DIR / "log"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            psycopg.connect(url("postgres"), connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.2)
+    raise RuntimeError("PostgreSQL did not start for the benchmarks")
+
+
+def stop() -> None:
+    _pg_ctl("stop", "-m", "fast", "-D", str(DATA_DIR))
+
+
+def database_exists(name: str) -> bool:
+    with psycopg.connect(url("postgres"), autocommit=True) as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            is not None
+        )
+
+
+def copy_database(source: str, target: str) -> None:
+    """A throwaway copy for the benchmarks that write (a file-level copy: seconds)."""
+    with psycopg.connect(url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
+def create_database(name: str) -> None:
+    with psycopg.connect(url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
