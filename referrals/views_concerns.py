@@ -55,6 +55,7 @@ from referrals.selectors import (
     referral_get_for_user,
     referral_list_for_user,
     scope_for_user,
+    user_may_read_access_log,
 )
 from referrals.selectors_joined_up import joined_up_context
 from referrals.services import child_create, concern_review
@@ -545,6 +546,7 @@ def child_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         {
             "child": child,
             "entries": entries,
+            "may_read_access_log": user_may_read_access_log(user=user),
             "may_record": bool(
                 agencies_with_capability(user=user, capability="referrals.add_concern")
             ),

@@ -51,6 +51,7 @@ from referrals.selectors import (
     referral_events_for_audience,
     referral_get_for_user,
     scope_for_user,
+    user_may_read_access_log,
 )
 from referrals.selectors_joined_up import referral_joined_up_context
 from referrals.selectors_triage import (
@@ -135,6 +136,7 @@ def referral_page(
     is_team = audience == Audience.TEAM
     context = {
         "referral": referral,
+        "may_read_access_log": user_may_read_access_log(user=request.user),
         "audience": audience.value,
         "is_team": is_team,
         "is_partner": audience == Audience.PARTNER,

@@ -52,3 +52,20 @@ def test_the_childs_log_covers_its_referrals_but_not_what_the_reader_cannot_see(
     targets = {(e.target_type, e.target_id) for e in page.context["events"]}
     assert ("referrals.referral", str(referral.pk)) in targets
     assert ("referrals.concern", str(hidden.pk)) not in targets
+
+
+def test_the_record_pages_link_to_who_has_seen_them_for_those_who_may_read_it(
+    client: Any, world: Any, dsl: Any, teacher: Any
+) -> None:
+    referral = factories.SubmittedReferralFactory.create(
+        referring_agency=world.riverside,
+        referrer=dsl,
+        child__created_by_agency=world.riverside,
+        team=world.front_door,
+    )
+    page = signed_in(client, dsl).get(f"/referrals/{referral.pk}/").content.decode()
+    assert f"/referrals/{referral.pk}/access/" in page
+    chronology = client.get(f"/children/{referral.child_id}/").content.decode()
+    assert f"/children/{referral.child_id}/access/" in chronology
+    staff = signed_in(Client(), teacher).get(f"/children/{referral.child_id}/").content.decode()
+    assert "/access/" not in staff
