@@ -77,6 +77,7 @@ bench: deps system-deps
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || echo "Install wrk for the HTTP figures: sudo apt-get install wrk"
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.matching
 
 .PHONY: clean
 clean:
