@@ -234,8 +234,10 @@ def _raise(
 
 def _join(flag: PatternFlag, concerns: list[Concern], referrals: list[Referral]) -> None:
     """New concerns about a child whose pattern is still open join it: one flag, not two."""
-    new_concerns = [c for c in concerns if not flag.concerns.filter(pk=c.pk).exists()]
-    new_referrals = [r for r in referrals if not flag.referrals.filter(pk=r.pk).exists()]
+    counted_concerns = set(flag.concerns.values_list("pk", flat=True))
+    counted_referrals = set(flag.referrals.values_list("pk", flat=True))
+    new_concerns = [c for c in concerns if c.pk not in counted_concerns]
+    new_referrals = [r for r in referrals if r.pk not in counted_referrals]
     if not new_concerns and not new_referrals:
         return
     flag.concerns.add(*new_concerns)
