@@ -22,11 +22,12 @@ class SignInForm(AuthenticationForm):
     )
 
 
-class TokenForm(forms.Form):
-    token = forms.CharField(
+def _security_code(*, max_length: int) -> forms.CharField:
+    """The one-time code field, the same wherever a code is asked for."""
+    return forms.CharField(
         label="Security code",
         min_length=6,
-        max_length=8,
+        max_length=max_length,
         widget=forms.TextInput(
             attrs={
                 "class": "govuk-input govuk-input--width-10",
@@ -37,6 +38,11 @@ class TokenForm(forms.Form):
         ),
         error_messages={"required": "Enter the 6-digit code from your authenticator app"},
     )
+
+
+class TokenForm(forms.Form):
+    # Up to 8 characters: a recovery code is accepted where a code is asked for at sign-in.
+    token = _security_code(max_length=8)
 
 
 class ReauthenticateForm(forms.Form):
@@ -47,20 +53,7 @@ class ReauthenticateForm(forms.Form):
             attrs={"autocomplete": "current-password", "class": "govuk-input"}
         ),
     )
-    token = forms.CharField(
-        label="Security code",
-        min_length=6,
-        max_length=6,
-        widget=forms.TextInput(
-            attrs={
-                "class": "govuk-input govuk-input--width-10",
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "spellcheck": "false",
-            }
-        ),
-        error_messages={"required": "Enter the 6-digit code from your authenticator app"},
-    )
+    token = _security_code(max_length=6)
 
 
 class EmailChangeForm(forms.Form):

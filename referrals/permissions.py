@@ -99,34 +99,29 @@ def user_has_capability(*, user: User, capability: str, agency: Agency | None = 
     )
 
 
-def user_may_add_to_concern(*, user: User, concern: Any) -> bool:
-    """Addenda and files: the person who raised the concern and their agency's leads."""
+def _author_or_lead(user: User, author_id: int | None, agency_id: int) -> bool:
+    """The person who wrote a record, or a safeguarding lead of the agency it came from."""
     if not user.is_authenticated or not user.is_active:
         return False
     return (
-        concern.raised_by_id == user.pk
+        author_id == user.pk
         or Membership.objects.filter(
             user=user,
-            agency_id=concern.agency_id,
+            agency_id=agency_id,
             agency__is_active=True,
             role__in=SAFEGUARDING_LEAD_ROLES,
         ).exists()
     )
+
+
+def user_may_add_to_concern(*, user: User, concern: Any) -> bool:
+    """Addenda and files: the person who raised the concern and their agency's leads."""
+    return _author_or_lead(user, concern.raised_by_id, concern.agency_id)
 
 
 def user_is_referrer_side(*, user: User, referral: Any) -> bool:
     """The person who referred, or a safeguarding lead of the referring agency."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return (
-        referral.referrer_id == user.pk
-        or Membership.objects.filter(
-            user=user,
-            agency_id=referral.referring_agency_id,
-            agency__is_active=True,
-            role__in=SAFEGUARDING_LEAD_ROLES,
-        ).exists()
-    )
+    return _author_or_lead(user, referral.referrer_id, referral.referring_agency_id)
 
 
 def user_may_add_to_referral(*, user: User, referral: Any) -> bool:
