@@ -71,7 +71,7 @@ def _marker(database: str) -> str | None:
 
 
 def ensure_dataset(database: str, referrals: int) -> str:
-    spec = f"referrals={referrals} seed=20261123 v1"
+    spec = f"referrals={referrals} seed=20261123 v2"
     if _marker(database) == spec:
         return "cached"
     server.create_database(database)

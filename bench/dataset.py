@@ -49,6 +49,12 @@ YEARS = 5
 SHARED = 0.01
 # Referrals received in the last few days are still open: a working front door's queue.
 OPEN_DAYS = 3
+# England's ~600,000 referrals a year are ~5,000 in three days. The same open set in every
+# dataset, whatever its size: only the history grows, so the queue compares like with like.
+OPEN_REFERRALS = 5_000
+# Authorities differ in size (Rutland to Birmingham): the n-th gets a share like 1/sqrt(n),
+# so the busiest front door has a couple of hundred referrals open.
+AUTHORITY_CUM_WEIGHTS = list(itertools.accumulate(1 / n**0.5 for n in range(1, AUTHORITIES + 1)))
 SEED = 20261123
 NOW = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.UTC)
 MARKER = "bench_dataset"
@@ -258,12 +264,17 @@ def generate(referrals: int) -> dict[str, int]:
 
     # Children: most referred once, some again.
     children_count = int(referrals * 0.75)
-    referring = [a for a in agencies if a["kind"] != AgencyKind.CHILDRENS_SOCIAL_CARE]
+    referring: dict[int, list[dict[str, Any]]] = {}
+    for agency in agencies:
+        if agency["kind"] != AgencyKind.CHILDRENS_SOCIAL_CARE:
+            referring.setdefault(agency["local_authority_id"], []).append(agency)
+    authority_ids = list(range(1, AUTHORITIES + 1))
     children: list[tuple[int, int]] = []  # (authority, agency) per child
 
     def child_rows() -> Iterator[dict[str, Any]]:
         for pk in range(1, children_count + 1):
-            agency = rng.choice(referring)
+            authority = rng.choices(authority_ids, cum_weights=AUTHORITY_CUM_WEIGHTS)[0]
+            agency = rng.choice(referring[authority])
             children.append((agency["local_authority_id"], agency["id"]))
             yield {
                 "id": pk,
@@ -295,7 +306,7 @@ def generate(referrals: int) -> dict[str, int]:
             child = rng.randrange(children_count) + 1
             authority, agency_id = children[child - 1]
             # The newest referrals, still open, are the front door's queue today.
-            if pk > referrals - max(referrals // (365 * YEARS) * OPEN_DAYS, 60):
+            if pk > referrals - min(OPEN_REFERRALS, referrals // 2):
                 received = NOW - datetime.timedelta(seconds=rng.uniform(0, OPEN_DAYS * 86400))
             else:
                 received = (

@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--referrals", type=int, required=True)
     args = parser.parse_args()
-    spec = f"referrals={args.referrals} seed={SEED} v1"
+    spec = f"referrals={args.referrals} seed={SEED} v2"
     if dataset_marker() == spec:
         print(f"dataset cached: {spec}")
         return

@@ -71,10 +71,11 @@ def queue() -> dict[str, Any]:
     rows = referral_queue_for_user(user=user, filters=QueueFilters.from_query({})).rows
     with CaptureQueriesContext(connection) as captured:
         client.get("/queue/")
+    queries = len(captured)  # now: the log is a window that later requests move on
     samples = _time(lambda: client.get("/queue/"))
     return {
         **_percentiles(samples),
-        "queries": len(captured),
+        "queries": queries,
         "rows": len(rows),
         "page_size": QUEUE_PAGE_SIZE,
     }
@@ -115,6 +116,7 @@ def api() -> dict[str, Any]:
     assert len(first.json()["results"]) == 100
     with CaptureQueriesContext(connection) as captured:
         client.get("/api/v1/referrals/", {"page_size": 100}, headers=headers)
+    queries = len(captured)
     api_samples = _time(
         lambda: client.get("/api/v1/referrals/", {"page_size": 100}, headers=headers)
     )
@@ -158,7 +160,7 @@ def api() -> dict[str, Any]:
         "api": _percentiles(api_samples),
         "raw": _percentiles(raw_samples),
         "ratio_p50": round(api_p50 / raw_p50, 2),
-        "queries": len(captured),
+        "queries": queries,
     }
 
 
@@ -174,9 +176,9 @@ def sweep() -> dict[str, Any]:
         cursor.execute(
             """
             UPDATE referrals_referral SET status = 'submitted', acknowledged_at = NULL,
-                   escalation_level = 0, acknowledge_due_at = now() - interval '2 hours',
-                   decision_due_at = now() - interval '1 hour',
-                   next_escalation_at = now() - interval '2 hours'
+                   escalation_level = 0, acknowledge_due_at = now() - interval '30 minutes',
+                   decision_due_at = now() + interval '1 day',
+                   next_escalation_at = now() - interval '30 minutes'
             WHERE id IN (SELECT id FROM referrals_referral WHERE status = 'closed'
                          ORDER BY id LIMIT %s)
             """,

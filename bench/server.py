@@ -45,15 +45,23 @@ def start() -> None:
         if os.geteuid() == 0:
             shutil.chown(DATA_DIR, "postgres", "postgres")
         _pg_ctl("initdb", "-D", str(DATA_DIR), "-o", "--auth=trust --username=postgres")
+    if _ready():
+        return  # left running by an interrupted run: use it
     _pg_ctl("start", "-w", "-D", str(DATA_DIR), "-o", OPTIONS, "-l", str(DATA_DIR / "log"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            psycopg.connect(url("postgres"), connect_timeout=2).close()
+        if _ready():
             return
-        except psycopg.OperationalError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     raise RuntimeError("PostgreSQL did not start for the benchmarks")
+
+
+def _ready() -> bool:
+    try:
+        psycopg.connect(url("postgres"), connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 def stop() -> None:
