@@ -7,19 +7,38 @@ the person may not open.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from agencies.models import TEAM_ROLES, AgencyKind, Membership, Team, User
 from referrals.choices import CinCategory, Urgency
-from referrals.models import Referral
+from referrals.models import Concern, Referral
 from referrals.permissions import agencies_with_capability
 from referrals.selectors import referral_list_for_user, scope_for_user
 
 QUEUE_PAGE_SIZE = 50
+# What a queue row shows (and its cursor and the audit read), and nothing else: a page of
+# referrals with every column of six tables cost more to load than to find.
+QUEUE_ROW_FIELDS = (
+    "kind",
+    "child__first_name",
+    "child__last_name",
+    "referring_agency__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__email",
+    "urgency",
+    "urgency_rank",
+    "status",
+    "submitted_at",
+    "acknowledge_due_at",
+    "decision_due_at",
+    "escalation_level",
+)
 # The statuses the queue's status filter offers; no status means every open one.
 QUEUE_STATUSES = (*Referral.AWAITING, Referral.Status.DECIDED)
 
@@ -71,7 +90,8 @@ class QueueFilters:
 
 @dataclass(frozen=True)
 class QueuePage:
-    rows: list[Referral]
+    # Each with `pattern_summary` annotated (see referral_queue_for_user).
+    rows: Sequence[Referral]
     next_cursor: str = ""
     is_first: bool = True
     teams: list[Team] = field(default_factory=list)
@@ -149,13 +169,23 @@ def referral_queue_for_user(
             | Q(urgency_rank=rank, decision_due_at=due, id__gt=pk)
         )
     rows = list(
-        referrals.select_related("child", "referring_agency", "owner", "team", "pattern_flag")
-        # A pattern item lists its contributing concerns: one more query per page, any length.
-        .prefetch_related("concerns__agency")
+        referrals.select_related("child", "referring_agency", "owner")
+        .only(*QUEUE_ROW_FIELDS)
+        # None when no pattern flag marks the referral (a pattern item, or a repeat referral).
+        .annotate(pattern_summary=F("pattern_flag__summary"))
         .order_by("urgency_rank", "decision_due_at", "id")[: page_size + 1]
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
+    # A pattern item lists its contributing concerns: one more query for a page that has any,
+    # whatever its length (only those rows: Django sets up a manager per row it prefetches for).
+    prefetch_related_objects(
+        [row for row in rows if row.kind == Referral.Kind.PATTERN],
+        Prefetch(
+            "concerns",
+            queryset=Concern.objects.select_related("agency").only("observed_at", "agency__name"),
+        ),
+    )
     return QueuePage(
         rows=rows,
         next_cursor=_cursor_encode(rows[-1]) if more else "",

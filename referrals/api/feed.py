@@ -16,7 +16,7 @@ import base64
 import binascii
 import datetime
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -25,6 +25,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MAX_PK = 2**63 - 1
@@ -72,18 +73,25 @@ def feed_horizon() -> datetime.datetime:
 
 
 @dataclass(frozen=True)
-class FeedPage(Generic[M]):
-    rows: list[M]
+class FeedPage(Generic[R]):
+    rows: list[R]
     next_cursor: str
 
 
+def _position(row: Any) -> Cursor:
+    """Where a row sits in the feed: a model instance, or a `values()` row that has its id."""
+    if isinstance(row, dict):
+        return Cursor(updated_at=row["updated_at"], pk=row["id"])
+    return Cursor(updated_at=row.updated_at, pk=row.pk)
+
+
 def feed_page(
-    queryset: QuerySet[M],
+    queryset: QuerySet[M, R],
     *,
     cursor: Cursor | None,
     updated_after: datetime.datetime | None,
     size: int,
-) -> FeedPage[M]:
+) -> FeedPage[R]:
     """One page after `cursor` (or `updated_after`), oldest change first, below the horizon."""
     horizon = feed_horizon()
     rows = queryset.filter(updated_at__lt=horizon)
@@ -95,8 +103,7 @@ def feed_page(
         rows = rows.filter(updated_at__gt=updated_after)
     page = list(rows.order_by("updated_at", "pk")[:size])
     if page:
-        last = page[-1]
-        next_cursor = Cursor(updated_at=last.updated_at, pk=last.pk)  # type: ignore[attr-defined]
+        next_cursor = _position(page[-1])
     elif cursor is not None:
         next_cursor = cursor
     elif updated_after is not None:

@@ -1,9 +1,12 @@
-"""API representations. Read serializers are flat and fed by select_related only."""
+"""API representations. Read serializers are flat: fed by select_related, or by one values() row."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from agencies.models import Agency, Team
@@ -123,14 +126,169 @@ class ReferralSerializer(serializers.ModelSerializer[Referral]):
 
     def to_representation(self, instance: Referral) -> dict[str, Any]:
         """The referral as this reader may see it: partners get what the pages show them."""
-        data = super().to_representation(instance)
-        if not hasattr(instance, "decision"):
-            data["decision"] = None
-        if referral_audience(user=self.context["user"], referral=instance) == Audience.PARTNER:
-            if data["decision"] is not None:
-                data["decision"]["feedback"] = None
-            data["escalation_level"] = None
-        return data
+        return referral_representation(
+            referral_row(instance),
+            audience=referral_audience(user=self.context["user"], referral=instance),
+            zone=timezone.get_current_timezone(),
+        )
+
+
+# The fields declared above say what a referral looks like (and make the schema); the
+# representation itself is built from one flat row by `referral_representation`, because DRF's
+# per-field machinery cost more than the query behind a page. The list reads these lookups with
+# `values()`; a single referral is flattened into the same row by `referral_row`.
+REFERRAL_COLUMNS = (
+    "id",
+    "status",
+    "urgency",
+    "category",
+    "factors",
+    "reason",
+    "desired_outcome",
+    "consent",
+    "consent_reason",
+    "parents_aware",
+    "cin_referral_source",
+    "child_id",
+    "child__first_name",
+    "child__last_name",
+    "child__other_names",
+    "child__date_of_birth",
+    "child__expected_date_of_birth",
+    "child__sex",
+    "child__postcode",
+    "child__nhs_number",
+    "child__upn",
+    "child__local_authority_id",
+    "child__updated_at",
+    "referring_agency_id",
+    "referring_agency__name",
+    "referrer_id",
+    "referrer_name",
+    "referrer_phone",
+    "referrer_email",
+    "local_authority_id",
+    "local_authority__name",
+    "team_id",
+    "team__name",
+    "transferred_from_id",
+    "submitted_at",
+    "acknowledged_at",
+    "decided_at",
+    "acknowledge_due_at",
+    "decision_due_at",
+    "escalation_level",
+    "decision__id",
+    "decision__outcome",
+    "decision__decided_at",
+    "decision__feedback",
+    "decision__category",
+    "decision__factors",
+    "updated_at",
+)
+# What `referral_audience` and the audit read from a referral: a row loads as just these, in
+# the model's field order (the order `from_db` takes them in). Reading any other field would
+# cost a query per row, which the list's query-count test would show.
+_AUDIENCE_FIELDS = tuple(
+    field.attname
+    for field in Referral._meta.concrete_fields
+    if field.attname
+    in {"id", "status", "local_authority_id", "team_id", "referrer_id", "referring_agency_id"}
+)
+
+
+def referral_row(referral: Referral) -> dict[str, Any]:
+    """A referral flattened into the row the list reads (a missing relation gives None)."""
+    row: dict[str, Any] = {}
+    for lookup in REFERRAL_COLUMNS:
+        value: Any = referral
+        for name in lookup.split("__"):
+            # A reverse one-to-one with no row raises a subclass of AttributeError.
+            value = getattr(value, name, None)
+        row[lookup] = value
+    return row
+
+
+def referral_from_row(row: Mapping[str, Any]) -> Referral:
+    """The referral a row describes, loaded with what the audience and the audit read."""
+    return Referral.from_db(None, _AUDIENCE_FIELDS, [row[name] for name in _AUDIENCE_FIELDS])
+
+
+def _datetime(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | None:
+    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _date(value: datetime.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def referral_representation(
+    row: Mapping[str, Any], *, audience: Audience, zone: datetime.tzinfo
+) -> dict[str, Any]:
+    """What ReferralSerializer declares, from one row; a partner sees no feedback or level."""
+    partner = audience == Audience.PARTNER
+    decision = None
+    if row["decision__id"] is not None:
+        decision = {
+            "outcome": row["decision__outcome"],
+            "decided_at": _datetime(row["decision__decided_at"], zone),
+            "feedback": None if partner else row["decision__feedback"],
+            "category": row["decision__category"],
+            "factors": row["decision__factors"],
+        }
+    team_id = row["team_id"]
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "urgency": row["urgency"],
+        "category": row["category"],
+        "factors": row["factors"],
+        "reason": row["reason"],
+        "desired_outcome": row["desired_outcome"],
+        "consent": row["consent"],
+        "consent_reason": row["consent_reason"],
+        "parents_aware": row["parents_aware"],
+        "cin_referral_source": row["cin_referral_source"],
+        "child": {
+            "id": row["child_id"],
+            "first_name": row["child__first_name"],
+            "last_name": row["child__last_name"],
+            "other_names": row["child__other_names"],
+            "date_of_birth": _date(row["child__date_of_birth"]),
+            "expected_date_of_birth": _date(row["child__expected_date_of_birth"]),
+            "sex": row["child__sex"],
+            "postcode": row["child__postcode"],
+            "nhs_number": row["child__nhs_number"],
+            "upn": row["child__upn"],
+            "local_authority": row["child__local_authority_id"],
+            "updated_at": _datetime(row["child__updated_at"], zone),
+        },
+        "referring_agency": {
+            "id": row["referring_agency_id"],
+            "name": row["referring_agency__name"],
+        },
+        "referrer_name": row["referrer_name"],
+        "referrer_phone": row["referrer_phone"],
+        "referrer_email": row["referrer_email"],
+        "local_authority": {
+            "id": row["local_authority_id"],
+            "name": row["local_authority__name"],
+        },
+        "team": None if team_id is None else {"id": team_id, "name": row["team__name"]},
+        "transferred_from": row["transferred_from_id"],
+        "submitted_at": _datetime(row["submitted_at"], zone),
+        "acknowledged_at": _datetime(row["acknowledged_at"], zone),
+        "decided_at": _datetime(row["decided_at"], zone),
+        "acknowledge_due_at": _datetime(row["acknowledge_due_at"], zone),
+        "decision_due_at": _datetime(row["decision_due_at"], zone),
+        "escalation_level": None if partner else row["escalation_level"],
+        "decision": decision,
+        "updated_at": _datetime(row["updated_at"], zone),
+    }
 
 
 class ReferralDetailSerializer(ReferralSerializer):
@@ -139,6 +297,11 @@ class ReferralDetailSerializer(ReferralSerializer):
     class Meta(ReferralSerializer.Meta):
         fields = [*ReferralSerializer.Meta.fields, "events"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Referral) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["events"] = self.get_events(instance)
+        return data
 
     def get_events(self, instance: Referral) -> list[dict[str, Any]]:
         audience = referral_audience(user=self.context["user"], referral=instance)

@@ -7,7 +7,9 @@ import datetime
 import re
 from typing import Any
 
+import pytest
 from django.db import connection
+from django.template.defaultfilters import date as date_filter
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -17,6 +19,8 @@ from referrals.models import (
     AuditAction,
     AuditEvent,
     Notification,
+    PatternFlag,
+    PatternRule,
     Referral,
     ReferralEvent,
     Share,
@@ -170,6 +174,103 @@ def test_a_background_refresh_does_not_keep_the_session_alive(
     assert client.session[SESSION_ACTIVITY_KEY] == before
     client.get(QUEUE)
     assert client.session[SESSION_ACTIVITY_KEY] > before
+
+
+def _pattern_item(world: World, agencies: list[Any], when: datetime.datetime) -> Referral:
+    """A pattern item in the Front Door's queue, with one concern from each agency."""
+    rule = PatternRule.objects.create(
+        local_authority=world.northshire, kind=PatternRule.Kind.CUMULATIVE
+    )
+    item = factories.SubmittedReferralFactory.create(
+        kind=Referral.Kind.PATTERN,
+        referring_agency=world.north_csc,
+        child__created_by_agency=world.riverside,
+        team=world.front_door,
+        **_due(2),
+    )
+    concerns = [
+        factories.ConcernFactory.create(agency=agency, child=item.child, observed_at=when)
+        for agency in agencies
+    ]
+    item.concerns.add(*concerns)
+    PatternFlag.objects.create(
+        child=item.child,
+        rule=rule,
+        item=item,
+        raised_at=when,
+        summary=f"{len(concerns)} concerns from {len(agencies)} agencies within 90 days",
+    )
+    return item
+
+
+def test_the_queue_shows_pattern_items_with_their_concerns_and_marks_repeat_referrals(
+    client: Client, world: World, dsl: Any, social_worker: Any
+) -> None:
+    when = datetime.datetime(2026, 7, 3, 23, 30, tzinfo=datetime.UTC)  # 4 Jul in London
+    item = _pattern_item(world, [world.police, world.health], when)
+    repeat = _received(world, dsl, **_due(3))
+    PatternFlag.objects.create(
+        child=repeat.child,
+        rule=PatternRule.objects.create(
+            local_authority=world.northshire, kind=PatternRule.Kind.REPEAT_AFTER_NFA
+        ),
+        item=repeat,
+        raised_at=when,
+        summary="A new referral soon after no further action",
+    )
+    plain = _received(world, dsl, **_due(4))
+    body = signed_in(client, social_worker).get(QUEUE).content.decode()
+    rows = dict(
+        zip(
+            (int(pk) for pk in re.findall(r'data-referral="(\d+)"', body)),
+            body.split('data-referral="')[1:],
+            strict=True,
+        )
+    )
+    assert list(rows) == [item.pk, repeat.pk, plain.pk]
+    assert ">Pattern</strong>" in rows[item.pk]
+    assert "2 concerns from 2 agencies within 90 days" in rows[item.pk]
+    for concern in item.concerns.select_related("agency"):
+        assert f"Concern #{concern.pk}: {concern.agency.name}, 4 Jul</li>" in rows[item.pk]
+    assert "Repeat referral" in rows[repeat.pk]
+    assert world.riverside.name in rows[repeat.pk]
+    assert "Repeat referral" not in rows[plain.pk]
+    assert ">Pattern</strong>" not in rows[plain.pk] + rows[repeat.pk]
+
+
+def test_a_page_with_pattern_items_costs_one_more_query_however_many(
+    client: Client, world: World, dsl: Any, social_worker: Any
+) -> None:
+    client = signed_in(client, social_worker)
+    _received(world, dsl, **_due(1))
+    client.get(QUEUE)  # the session's first write is not the page's cost
+    plain = _queue_queries(client)
+    _pattern_item(world, [world.police, world.health], timezone.now())
+    one = _queue_queries(client)
+    for _ in range(3):
+        _pattern_item(world, [world.riverside, world.police, world.health], timezone.now())
+    assert _queue_queries(client) == one == plain + 1
+
+
+@pytest.mark.parametrize(
+    "submitted",
+    [
+        datetime.datetime(2026, 7, 3, 23, 5, 9, 250000, tzinfo=datetime.UTC),  # BST, next day
+        datetime.datetime(2026, 1, 9, 7, 0, tzinfo=datetime.UTC),  # GMT, on the hour
+    ],
+)
+def test_the_queue_writes_times_as_the_date_filter_does(
+    submitted: datetime.datetime, client: Client, world: World, dsl: Any, social_worker: Any
+) -> None:
+    due = timezone.now() + datetime.timedelta(hours=5)
+    _received(world, dsl, submitted_at=submitted, acknowledge_due_at=due, decision_due_at=due)
+    body = signed_in(client, social_worker).get(QUEUE).content.decode()
+    received = timezone.localtime(submitted)
+    assert (
+        f'<time datetime="{date_filter(received, "c")}">{date_filter(received, "j M H:i")}</time>'
+        in body
+    )
+    assert f'Acknowledge: <time datetime="{date_filter(timezone.localtime(due), "c")}">' in body
 
 
 # Claim, acknowledge, ask, answer, note ----------------------------------------------------------
