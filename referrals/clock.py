@@ -114,11 +114,18 @@ class Deadlines:
 
 
 def referral_deadlines(
-    *, authority: LocalAuthority, urgency: str, received_at: datetime.datetime
+    *,
+    authority: LocalAuthority,
+    urgency: str,
+    received_at: datetime.datetime,
+    calendar: WorkingCalendar | None = None,
 ) -> Deadlines:
-    """When the receiving authority must acknowledge and decide a referral."""
+    """When the receiving authority must acknowledge and decide a referral.
+
+    Pass the authority's `calendar` when the caller has one, to read its closures once.
+    """
     received_at = _aware(received_at)
-    calendar = WorkingCalendar(authority)
+    calendar = calendar or WorkingCalendar(authority)
     decide = calendar.add_working_days(received_at, authority.working_days_to_decide)
     if urgency == Urgency.IMMEDIATE:
         # Elapsed time: in London time an hour after 01:30 on the autumn change is ambiguous.

@@ -2,17 +2,18 @@
 
 Beat only triggers `referral_escalations_sweep`; every deadline lives in a referral column. The
 sweep takes due rows with SELECT ... FOR UPDATE SKIP LOCKED, a batch per transaction, and for
-each writes the Escalation, the timeline event, the Notification rows and the audit row, and
-advances `escalation_level` and `next_escalation_at`, all in that one transaction. So a sweep
-killed half-way leaves every row either escalated and advanced, or untouched; two sweeps never
-take the same row; and a service that changed the referral first (an acknowledgement) holds the
-row lock, so the sweep skips it and, next time, sees the clock it left.
-"""
+the batch writes the Escalations, the timeline events, the Notification rows and the audit rows
+(one statement per table, not per referral), and advances each row's `escalation_level` and
+`next_escalation_at`, all in that one transaction. So a sweep killed half-way leaves every row
+either escalated and advanced, or untouched; two sweeps never take the same row; and a service
+that changed the referral first (an acknowledgement) holds the row lock, so the sweep skips it
+and, next time, sees the clock it left."""
 
 from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,7 +29,7 @@ from agencies.models import (
     TeamKind,
     User,
 )
-from referrals.audit import audit_record
+from referrals.audit import audit_record_each
 from referrals.clock import LONDON, WorkingCalendar, escalation_due_at
 from referrals.models import (
     AuditAction,
@@ -38,7 +39,13 @@ from referrals.models import (
     Referral,
     ReferralEvent,
 )
-from referrals.services import notifications_create, referral_referrer_recipients
+from referrals.services import (
+    Notice,
+    notices_for,
+    notifications_write,
+    referral_referrer_recipients,
+    safeguarding_leads_by_agency,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,32 +83,37 @@ def _users(queryset: QuerySet[User]) -> tuple[User, ...]:
 
 
 class _People:
-    """The ladder's rungs for one sweep, each read once per team or authority."""
+    """The ladder's rungs for one sweep, each read once per team, authority or agency."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int], tuple[User, ...]] = {}
 
-    def _get(self, key: tuple[str, int], queryset: QuerySet[User]) -> tuple[User, ...]:
+    def _get(self, key: tuple[str, int], query: Callable[[], QuerySet[User]]) -> tuple[User, ...]:
+        # The query is only built on a miss: building one costs more than reading the cache.
         if key not in self._cache:
-            self._cache[key] = _users(queryset)
+            self._cache[key] = _users(query())
         return self._cache[key]
 
     def team_managers(self, team_id: int) -> tuple[User, ...]:
         return self._get(
             ("team_managers", team_id),
-            User.objects.filter(memberships__team_id=team_id, memberships__role=Role.TEAM_MANAGER),
+            lambda: User.objects.filter(
+                memberships__team_id=team_id, memberships__role=Role.TEAM_MANAGER
+            ),
         )
 
     def team(self, team_id: int) -> tuple[User, ...]:
         return self._get(
             ("team", team_id),
-            User.objects.filter(memberships__team_id=team_id, memberships__role__in=TEAM_ROLES),
+            lambda: User.objects.filter(
+                memberships__team_id=team_id, memberships__role__in=TEAM_ROLES
+            ),
         )
 
     def service_managers(self, authority_id: int) -> tuple[User, ...]:
         return self._get(
             ("service_managers", authority_id),
-            User.objects.filter(
+            lambda: User.objects.filter(
                 memberships__role=Role.SERVICE_MANAGER,
                 memberships__agency__kind=AgencyKind.CHILDRENS_SOCIAL_CARE,
                 memberships__agency__local_authority_id=authority_id,
@@ -111,12 +123,25 @@ class _People:
     def emergency_duty(self, authority_id: int) -> tuple[User, ...]:
         return self._get(
             ("emergency_duty", authority_id),
-            User.objects.filter(
+            lambda: User.objects.filter(
                 memberships__team__kind=TeamKind.EMERGENCY_DUTY,
                 memberships__team__agency__local_authority_id=authority_id,
                 memberships__role__in=TEAM_ROLES,
             ),
         )
+
+    def load_leads(self, agency_ids: set[int]) -> None:
+        """Read the safeguarding leads of all these agencies not read yet, in one query."""
+        missing = {pk for pk in agency_ids if ("leads", pk) not in self._cache}
+        if missing:
+            for pk, leads in safeguarding_leads_by_agency(missing).items():
+                self._cache[("leads", pk)] = tuple(leads)
+
+    def referrer_side(self, referral: Referral) -> list[User]:
+        """The referrer and their agency's leads, the leads read once per agency."""
+        agency_id = referral.referring_agency_id or 0
+        self.load_leads({agency_id})
+        return referral_referrer_recipients(referral, leads=self._cache[("leads", agency_id)])
 
 
 def _ladder(referral: Referral, level: int, *, out_of_hours: bool, people: _People) -> Ladder:
@@ -163,51 +188,47 @@ def _route_text(ladder: Ladder, referral: Referral) -> str:
     return f"the {team} team"
 
 
-def _escalate(
-    referral: Referral,
-    *,
-    clock: str,
-    deadline: datetime.datetime,
-    level: int,
-    due_at: datetime.datetime,
-    out_of_hours: bool,
-    people: _People,
-) -> Escalation:
-    """Write one rung of the ladder for a locked referral: escalation, event, notices, audit."""
+@dataclass(frozen=True)
+class _Rung:
+    """One rung of the ladder, due now for a locked referral: what the batch will write."""
+
+    referral: Referral
+    clock: str
+    deadline: datetime.datetime
+    level: int
+    due_at: datetime.datetime
+    ladder: Ladder
+
+
+def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notice]:
+    """Who is told of one escalation, and what: the ladder's people, and at level 1 the referrer."""
+    referral, ladder, deadline, level = rung.referral, rung.ladder, rung.deadline, rung.level
     authority = referral.local_authority
-    ladder = _ladder(referral, level, out_of_hours=out_of_hours, people=people)
-    escalation = Escalation.objects.create(
-        referral=referral, clock=clock, level=level, due_at=due_at
-    )
-    verb = _verb(clock)
+    verb = _verb(rung.clock)
     route = _route_text(ladder, referral)
-    ReferralEvent.objects.create(
-        referral=referral,
-        kind=ReferralEvent.Kind.ESCALATED,
-        agency=referral.team.agency if referral.team else None,
-        text=f"Not {verb} by the deadline, {_when(deadline)}. Level {level}: {route} told.",
-    )
     link = f"{settings.SITE_URL}/referrals/{referral.pk}/"
     subject = f"Escalation: referral #{referral.pk} not {verb} in time"
     body = (
         f"Referral #{referral.pk} ({referral.get_urgency_display()}) was due to be {verb} "
         f"by {_when(deadline)}. It is escalated to you (level {level}: {route}). {link}"
     )
-    notifications_create(
-        recipients=ladder.alerted,
-        subject=subject,
-        body=body,
-        referral=referral,
-        escalation=escalation,
-    )
-    notifications_create(
-        recipients=ladder.in_app_only,
-        subject=subject,
-        body=body,
-        referral=referral,
-        escalation=escalation,
-        channels=(Notification.Channel.IN_APP,),
-    )
+    notices = [
+        *notices_for(
+            recipients=ladder.alerted,
+            subject=subject,
+            body=body,
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
+        ),
+        *notices_for(
+            recipients=ladder.in_app_only,
+            subject=subject,
+            body=body,
+            channels=(Notification.Channel.IN_APP,),
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
+        ),
+    ]
     if level == 1:
         # The referrer is told once per clock: it passed its deadline, and who now has it.
         next_rung = escalation_due_at(authority=authority, deadline=deadline, level=2)
@@ -224,8 +245,8 @@ def _escalate(
             )
             if number
         )
-        notifications_create(
-            recipients=referral_referrer_recipients(referral),
+        notices += notices_for(
+            recipients=people.referrer_side(referral),
             subject="Your referral has passed its deadline",
             body=(
                 f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "
@@ -233,23 +254,98 @@ def _escalate(
                 f" If a child is at immediate risk, call {phones + ' or ' if phones else ''}999."
                 f" {link}"
             ),
-            referral=referral,
-            escalation=escalation,
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
         )
-    audit_record(
+    return notices
+
+
+def _write(rungs: list[_Rung], *, people: _People) -> None:
+    """Write a batch's rungs, a statement per table: escalations, events, notices, audit."""
+    if not rungs:
+        return
+    escalations = Escalation.objects.bulk_create(
+        [
+            Escalation(referral=r.referral, clock=r.clock, level=r.level, due_at=r.due_at)
+            for r in rungs
+        ]
+    )
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                referral=r.referral,
+                kind=ReferralEvent.Kind.ESCALATED,
+                agency_id=r.referral.team.agency_id if r.referral.team else None,
+                text=(
+                    f"Not {_verb(r.clock)} by the deadline, {_when(r.deadline)}. "
+                    f"Level {r.level}: {_route_text(r.ladder, r.referral)} told."
+                ),
+            )
+            for r in rungs
+        ]
+    )
+    people.load_leads({r.referral.referring_agency_id or 0 for r in rungs if r.level == 1})
+    notifications_write(
+        [
+            notice
+            for rung, escalation in zip(rungs, escalations, strict=True)
+            for notice in _notices(rung, escalation, people)
+        ]
+    )
+    # Last: the audit chain's lock is held from here to the commit, so keep that short.
+    audit_record_each(
         actor=None,
         actor_label=SWEEP_ACTOR,
         action=AuditAction.ESCALATE,
-        target=referral,
-        data={
-            "clock": clock,
-            "level": level,
-            "route": ladder.route,
-            "out_of_hours": ladder.out_of_hours,
-            "told": sorted({u.pk for u in (*ladder.alerted, *ladder.in_app_only)}),
-        },
+        records=[
+            (
+                r.referral,
+                {
+                    "clock": r.clock,
+                    "level": r.level,
+                    "route": r.ladder.route,
+                    "out_of_hours": r.ladder.out_of_hours,
+                    "told": sorted({u.pk for u in (*r.ladder.alerted, *r.ladder.in_app_only)}),
+                },
+            )
+            for r in rungs
+        ],
     )
-    return escalation
+
+
+_CLOCKS_UPDATE = """
+    UPDATE referrals_referral AS referral
+    SET escalation_level = clock.escalation_level,
+        next_escalation_at = clock.next_escalation_at,
+        updated_at = %s
+    FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[])
+        AS clock(id, escalation_level, next_escalation_at)
+    WHERE referral.id = clock.id
+"""
+
+
+def _save_clocks(referrals: list[Referral]) -> None:
+    """Store each referral's new level and next escalation time, in one statement."""
+    if not referrals:
+        return
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLOCKS_UPDATE,
+                [
+                    now,
+                    [r.pk for r in referrals],
+                    [r.escalation_level for r in referrals],
+                    [r.next_escalation_at for r in referrals],
+                ],
+            )
+        return
+    for referral in referrals:
+        referral.updated_at = now
+    Referral.objects.bulk_update(
+        referrals, ["escalation_level", "next_escalation_at", "updated_at"]
+    )
 
 
 def _due(now: datetime.datetime) -> QuerySet[Referral]:
@@ -259,59 +355,102 @@ def _due(now: datetime.datetime) -> QuerySet[Referral]:
     ).order_by("next_escalation_at", "id")
 
 
-def _sweep_batch(*, now: datetime.datetime, batch_size: int, people: _People) -> tuple[int, int]:
+# What the sweep reads of a due referral and its team and referrer; nothing else is touched
+# (building a whole referral with four related rows costs more than everything it writes).
+_SWEEP_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "urgency",
+    "acknowledge_due_at",
+    "decision_due_at",
+    "escalation_level",
+    "next_escalation_at",
+    "local_authority_id",
+    "referring_agency_id",
+    "team__name",
+    "team__agency_id",
+    "referrer__is_active",
+    "referrer__is_agency_system",
+)
+
+
+class _Calendars:
+    """Each authority of one sweep and its working calendar, read once."""
+
+    def __init__(self) -> None:
+        self._authorities: dict[int, LocalAuthority] = {}
+        self._calendars: dict[int, WorkingCalendar] = {}
+
+    def authority(self, pk: int) -> LocalAuthority:
+        if pk not in self._authorities:
+            self._authorities[pk] = LocalAuthority.objects.get(pk=pk)
+        return self._authorities[pk]
+
+    def calendar(self, authority: LocalAuthority) -> WorkingCalendar:
+        return self._calendars.setdefault(authority.pk, WorkingCalendar(authority))
+
+
+def _sweep_batch(
+    *,
+    now: datetime.datetime,
+    batch_size: int,
+    people: _People,
+    calendars: _Calendars,
+) -> tuple[int, int]:
     """Escalate one batch in one transaction; return (rows taken, escalations written)."""
-    calendars: dict[int, WorkingCalendar] = {}
-    made = 0
     with transaction.atomic():
-        due = _due(now).select_related("local_authority", "team__agency", "referrer")
+        due = _due(now).select_related("team", "referrer").only(*_SWEEP_FIELDS)
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
         # SQLite has no row locks: there each transaction takes the database's write lock
         # when it begins (transaction_mode IMMEDIATE), so sweeps and services take turns.
         referrals = list(due[:batch_size])
         for referral in referrals:
-            made += _advance(referral, now=now, calendars=calendars, people=people)
-    return len(referrals), made
+            referral.local_authority = calendars.authority(referral.local_authority_id)
+        rungs = [
+            rung
+            for referral in referrals
+            if (rung := _advance(referral, now=now, calendars=calendars, people=people))
+        ]
+        _write(rungs, people=people)
+        _save_clocks(referrals)
+    return len(referrals), len(rungs)
 
 
 def _advance(
     referral: Referral,
     *,
     now: datetime.datetime,
-    calendars: dict[int, WorkingCalendar],
+    calendars: _Calendars,
     people: _People,
-) -> int:
-    """Re-check one locked referral and take it one rung up; return escalations written."""
+) -> _Rung | None:
+    """Re-check one locked referral: its rung due now, if any, and its clock moved on."""
     running = running_clock(referral)
     if running is None:
         # No clock runs (a constraint makes this unreachable): stop looking at the row.
         referral.next_escalation_at = None
-        referral.save(update_fields=["next_escalation_at", "updated_at"])
-        return 0
+        return None
     clock, deadline = running
     authority: LocalAuthority = referral.local_authority
     level = referral.escalation_level + 1
     due_at = escalation_due_at(authority=authority, deadline=deadline, level=level)
-    made = 0
+    rung = None
     if due_at is not None and due_at <= now:
-        calendar = calendars.setdefault(authority.pk, WorkingCalendar(authority))
-        _escalate(
-            referral,
+        out_of_hours = not calendars.calendar(authority).is_working_time(now)
+        rung = _Rung(
+            referral=referral,
             clock=clock,
             deadline=deadline,
             level=level,
             due_at=due_at,
-            out_of_hours=not calendar.is_working_time(now),
-            people=people,
+            ladder=_ladder(referral, level, out_of_hours=out_of_hours, people=people),
         )
         referral.escalation_level = level
-        made = 1
         due_at = escalation_due_at(authority=authority, deadline=deadline, level=level + 1)
     # After the top rung, or when the stored time was stale, the column says what is next.
     referral.next_escalation_at = due_at
-    referral.save(update_fields=["escalation_level", "next_escalation_at", "updated_at"])
-    return made
+    return rung
 
 
 def referral_escalations_sweep(
@@ -324,10 +463,13 @@ def referral_escalations_sweep(
     now = now or timezone.now()
     batch_size = batch_size or settings.ESCALATION_SWEEP_BATCH_SIZE
     people = _People()
+    calendars = _Calendars()
     made = 0
     batches = 0
     while max_batches is None or batches < max_batches:
-        taken, written = _sweep_batch(now=now, batch_size=batch_size, people=people)
+        taken, written = _sweep_batch(
+            now=now, batch_size=batch_size, people=people, calendars=calendars
+        )
         made += written
         batches += 1
         if taken < batch_size:

@@ -364,14 +364,26 @@ class Referral(models.Model):
             ),
         ]
         indexes = [
-            # The team queue: immediate risk first, then the earliest deadline.
+            # The team queue: immediate risk first, then the earliest deadline. Only the
+            # statuses a queue shows: the index stays the size of the open work, not of five
+            # years of closed referrals, and closing one takes it out.
             models.Index(
                 fields=["team", "urgency_rank", "decision_due_at", "id"],
                 name="referral_team_queue",
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "acknowledged",
+                        "information_requested",
+                        "information_received",
+                        "decided",
+                    ]
+                ),
             ),
-            # The escalation sweep: only rows whose clocks are still running.
+            # The escalation sweep: only rows whose clocks are still running, in the sweep's
+            # order (ties on the time are common after an outage), so a batch reads its rows.
             models.Index(
-                fields=["next_escalation_at"],
+                fields=["next_escalation_at", "id"],
                 name="referral_escalation_due",
                 condition=Q(
                     status__in=[
@@ -554,8 +566,12 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    # The inbox index leads with the recipient, so it serves their lookups and cascades too.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     # Subject and body never hold a child's personal data: they link to the record.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -28,7 +29,7 @@ from agencies.models import (
     User,
 )
 from referrals import errors
-from referrals.audit import audit_record
+from referrals.audit import audit_record, audit_rows_last
 from referrals.clock import WorkingCalendar, referral_deadlines
 from referrals.errors import ApplicationError
 from referrals.models import (
@@ -59,37 +60,139 @@ def _relay_soon() -> None:
         logger.warning("Could not queue the notification relay; the periodic relay will send.")
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One outbox row to write, by ids: a recipient on one channel."""
+
+    recipient_id: int
+    channel: str
+    subject: str
+    body: str
+    referral_id: int | None = None
+    escalation_id: int | None = None
+
+
+# One statement for any number of rows: the arrays go as parameters, UNNEST makes the rows.
+# Django's bulk_create costs about three times as much per row (a model instance and a
+# prepared value per field), which an escalation sweep writing 800,000 rows feels.
+_NOTICES_INSERT = """
+    INSERT INTO referrals_notification (
+        recipient_id, channel, subject, body, referral_id, escalation_id, status, attempts,
+        next_attempt_at, sent_at, last_error, created_at
+    )
+    SELECT recipient_id, channel, subject, body, referral_id, escalation_id,
+           CASE WHEN channel = %(in_app)s THEN %(sent)s ELSE %(pending)s END, 0,
+           CASE WHEN channel = %(in_app)s THEN NULL ELSE %(now)s END,
+           CASE WHEN channel = %(in_app)s THEN %(now)s END, '', %(now)s
+    FROM unnest(
+        %(recipient_id)s::bigint[], %(channel)s::varchar[], %(subject)s::varchar[],
+        %(body)s::text[], %(referral_id)s::bigint[], %(escalation_id)s::bigint[]
+    ) AS notice(recipient_id, channel, subject, body, referral_id, escalation_id)
+"""
+
+
+def notifications_write(notices: Sequence[Notice]) -> int:
+    """Write outbox rows in one statement; return how many.
+
+    In-app rows are delivered by being stored: they are written sent, so the relay only ever
+    looks at email. Once per transaction, a relay is asked for on commit.
+    """
+    if not notices:
+        return 0
+    now = timezone.now()
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        columns: dict[str, Any] = {
+            name: [getattr(notice, name) for notice in notices]
+            for name in (
+                "recipient_id",
+                "channel",
+                "subject",
+                "body",
+                "referral_id",
+                "escalation_id",
+            )
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _NOTICES_INSERT,
+                {
+                    **columns,
+                    "in_app": Notification.Channel.IN_APP,
+                    "sent": Notification.Status.SENT,
+                    "pending": Notification.Status.PENDING,
+                    "now": now,
+                },
+            )
+    else:
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=notice.recipient_id,
+                    channel=notice.channel,
+                    subject=notice.subject,
+                    body=notice.body,
+                    referral_id=notice.referral_id,
+                    escalation_id=notice.escalation_id,
+                    **(
+                        {"status": Notification.Status.SENT, "sent_at": now}
+                        if notice.channel == Notification.Channel.IN_APP
+                        else {"next_attempt_at": now}
+                    ),
+                )
+                for notice in notices
+            ]
+        )
+    pending = connection.run_on_commit
+    emails = any(notice.channel == Notification.Channel.EMAIL for notice in notices)
+    if emails and not any(callback is _relay_soon for _, callback, _ in pending):
+        transaction.on_commit(_relay_soon)  # once per transaction, however many rows
+    return len(notices)
+
+
+def notices_for(
+    *,
+    recipients: Iterable[User],
+    subject: str,
+    body: str,
+    referral_id: int | None = None,
+    escalation_id: int | None = None,
+    channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
+) -> list[Notice]:
+    """One notice per active person (never an agency's system account) and channel."""
+    people = {r.pk: r for r in recipients if r.is_active and not r.is_agency_system}
+    return [
+        Notice(
+            recipient_id=pk,
+            channel=channel,
+            subject=subject,
+            body=body,
+            referral_id=referral_id,
+            escalation_id=escalation_id,
+        )
+        for pk in people
+        for channel in channels
+    ]
+
+
 def notifications_create(
     *,
     recipients: Iterable[User],
     subject: str,
     body: str,
     referral: Referral | None = None,
-    escalation: Any = None,
     channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
-) -> list[Notification]:
+) -> int:
     """Queue one notification per recipient and channel. Never put a child's name in them."""
-    now = timezone.now()
-    rows = [
-        Notification(
-            recipient=recipient,
-            channel=channel,
+    return notifications_write(
+        notices_for(
+            recipients=recipients,
             subject=subject,
             body=body,
-            referral=referral,
-            escalation=escalation,
-            next_attempt_at=now,
+            referral_id=referral.pk if referral is not None else None,
+            channels=channels,
         )
-        for recipient in {
-            r.pk: r for r in recipients if r.is_active and not r.is_agency_system
-        }.values()
-        for channel in channels
-    ]
-    created = Notification.objects.bulk_create(rows)
-    pending = transaction.get_connection().run_on_commit
-    if created and not any(callback is _relay_soon for _, callback, _ in pending):
-        transaction.on_commit(_relay_soon)  # once per transaction, however many rows
-    return created
+    )
 
 
 def _team_members(team: Team | None) -> list[User]:
@@ -102,17 +205,33 @@ def _team_members(team: Team | None) -> list[User]:
     )
 
 
-def referral_referrer_recipients(referral: Referral) -> list[User]:
-    """The person who referred and their agency's safeguarding leads."""
+def safeguarding_leads_by_agency(agency_ids: Iterable[int]) -> dict[int, list[User]]:
+    """Each agency's active safeguarding leads, for any number of agencies in one query."""
+    leads: dict[int, list[User]] = {pk: [] for pk in agency_ids}
+    memberships = (
+        Membership.objects.filter(
+            agency_id__in=leads, role__in=SAFEGUARDING_LEAD_ROLES, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("agency_id", "user_id")
+    )
+    for membership in memberships:
+        people = leads[membership.agency_id]
+        if not people or people[-1].pk != membership.user_id:  # a lead under two roles
+            people.append(membership.user)
+    return leads
+
+
+def referral_referrer_recipients(
+    referral: Referral, *, leads: Iterable[User] | None = None
+) -> list[User]:
+    """The person who referred and their agency's safeguarding leads (`leads`, if known)."""
     if referral.kind == Referral.Kind.PATTERN:
         return []  # the service raised it: nobody referred
-    people = list(
-        User.objects.filter(
-            is_active=True,
-            memberships__agency_id=referral.referring_agency_id,
-            memberships__role__in=SAFEGUARDING_LEAD_ROLES,
-        ).distinct()
-    )
+    if leads is None:
+        agency_id = referral.referring_agency_id or 0
+        leads = safeguarding_leads_by_agency([agency_id])[agency_id]
+    people = list(leads)
     if referral.referrer is not None:
         people.append(referral.referrer)
     return people
@@ -154,10 +273,10 @@ def _receiving_agency(referral: Referral) -> Agency | None:
     return referral.team.agency if referral.team_id and referral.team else None
 
 
-def _locked(referral: Referral) -> Referral:
+def _locked(referral: Referral, *related: str) -> Referral:
     return (
         Referral.objects.select_for_update(of=("self",))
-        .select_related("team__agency")
+        .select_related("team__agency", *related)
         .get(pk=referral.pk)
     )
 
@@ -170,7 +289,8 @@ def child_create(*, user: User, agency: Agency, **fields: Any) -> Child:
     """Record a child that no agency has recorded before."""
     child = Child(created_by_agency=agency, **fields)
     child.local_authority_id = fields.get("local_authority_id") or agency.local_authority_id
-    child.full_clean()
+    # The agency is a row already read: no need to look it up again (PostgreSQL checks it).
+    child.full_clean(exclude=["created_by_agency"])
     child.save()
     audit_record(actor=user, action=AuditAction.CREATE, target=child, agency=agency)
     from referrals.services_matching import child_link_same_nhs_number
@@ -232,6 +352,10 @@ def concern_review(*, concern: Concern, user: User, outcome: str, rationale: str
 
 # Referrals: making one ---------------------------------------------------------------------
 
+# Keys a service sets from rows it has just read or written, so full_clean need not look each
+# one up again (PostgreSQL checks every foreign key on commit). No constraint reads them.
+_REFERRAL_KEYS_READ = ["child", "referring_agency", "referrer", "local_authority"]
+
 
 @transaction.atomic
 def referral_create(
@@ -252,7 +376,7 @@ def referral_create(
         referring_agency=agency,
         # An agency's system refers for the agency; no person is the referrer.
         referrer=None if user is None or user.is_agency_system else user,
-        local_authority=local_authority or child.local_authority,
+        local_authority_id=local_authority.pk if local_authority else child.local_authority_id,
         cin_referral_source=agency.cin_referral_source,
         status=Referral.Status.DRAFT,
         **fields,
@@ -262,9 +386,11 @@ def referral_create(
         referral.referrer_name = referral.referrer_name or str(person)
         referral.referrer_email = referral.referrer_email or person.email
         referral.referrer_phone = referral.referrer_phone or person.phone
-    referral.full_clean(exclude=["team"])
+    referral.full_clean(exclude=["team", *_REFERRAL_KEYS_READ])
     referral.save()
-    referral.concerns.set(concerns)
+    concerns = list(concerns)
+    if concerns:
+        referral.concerns.set(concerns)
     _event(referral, ReferralEvent.Kind.CREATED, actor=user, agency=agency)
     audit_record(
         actor=user,
@@ -283,10 +409,12 @@ def _child_age(child: Child, on: datetime.date) -> int | None:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def referral_route(*, referral: Referral, at: datetime.datetime) -> Team:
+def referral_route(
+    *, referral: Referral, at: datetime.datetime, calendar: WorkingCalendar | None = None
+) -> Team:
     """The receiving team: the first of the authority's routing rules that matches."""
     authority = referral.local_authority
-    in_hours = WorkingCalendar(authority).is_working_time(at)
+    in_hours = (calendar or WorkingCalendar(authority)).is_working_time(at)
     age = _child_age(referral.child, at.date())
     rules = (
         RoutingRule.objects.filter(local_authority=authority, is_active=True)
@@ -307,9 +435,13 @@ def referral_route(*, referral: Referral, at: datetime.datetime) -> Team:
 
 
 def _start_clocks(referral: Referral, now: datetime.datetime) -> None:
-    referral.team = referral_route(referral=referral, at=now)
+    calendar = WorkingCalendar(referral.local_authority)
+    referral.team = referral_route(referral=referral, at=now, calendar=calendar)
     deadlines = referral_deadlines(
-        authority=referral.local_authority, urgency=referral.urgency, received_at=now
+        authority=referral.local_authority,
+        urgency=referral.urgency,
+        received_at=now,
+        calendar=calendar,
     )
     referral.submitted_at = now
     referral.acknowledge_due_at = deadlines.acknowledge_due_at
@@ -319,6 +451,7 @@ def _start_clocks(referral: Referral, now: datetime.datetime) -> None:
 
 
 @transaction.atomic
+@audit_rows_last()
 def referral_submit(
     *,
     referral: Referral,
@@ -331,12 +464,15 @@ def referral_submit(
     `received_at` is for importing referrals received earlier (and the demo data); the
     clocks run from it.
     """
-    referral = _locked(referral)
+    # Routing, the clocks and the team's notice read these: one query, not one each.
+    referral = _locked(referral, "local_authority", "child", "referring_agency")
     _require(referral.status == Referral.Status.DRAFT, errors.REFERRAL_NOT_DRAFT, code="state")
     now = received_at or timezone.now()
     _start_clocks(referral, now)
     referral.status = Referral.Status.SUBMITTED
-    referral.full_clean()
+    # Not the check constraints again: consent was checked when the draft was made and nothing
+    # here changes it; the clocks and team were set just above (PostgreSQL enforces both).
+    referral.full_clean(exclude=_REFERRAL_KEYS_READ, validate_constraints=False)
     referral.save()
     _event(
         referral,
@@ -366,6 +502,7 @@ def referral_submit(
 
 
 @transaction.atomic
+@audit_rows_last()
 def referral_send(
     *,
     user: User,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, LocalAuthority, Membership, Role, User
 from referrals import errors, services
-from referrals.audit import audit_record
+from referrals.audit import audit_record, audit_rows_last
 from referrals.errors import ApplicationError
 from referrals.models import AuditAction, Child, IdempotencyKey, Referral, ReferralEvent, Share
 from referrals.permissions import agencies_with_capability
@@ -83,7 +83,7 @@ def referral_submit_for_agency(
     if idempotency_key:
         _replay_or_reuse_error(user=user, key=idempotency_key, request_hash=request_hash)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit_rows_last():
             key_row = None
             if idempotency_key:
                 # Inserted first: a concurrent retry with the same key waits here on the unique

@@ -98,7 +98,13 @@ def pattern_rules_for(authority: LocalAuthority) -> list[PatternRule]:
 def child_group(child: Child) -> tuple[Child, list[int]]:
     """The kept record of a child, and the ids of every record merged with it."""
     root_id = child.merged_into_id or child.pk
-    root = Child.objects.select_for_update().select_related("local_authority").get(pk=root_id)
+    # The child's row only: locking the authority's row too would queue every submission in
+    # the authority behind this one (and deadlock with writers checking their foreign keys).
+    root = (
+        Child.objects.select_for_update(of=("self",))
+        .select_related("local_authority")
+        .get(pk=root_id)
+    )
     ids = [root.pk, *Child.objects.filter(merged_into=root).values_list("pk", flat=True)]
     return root, ids
 

@@ -280,7 +280,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 NOTIFICATION_RELAY_INTERVAL_SECONDS = env.float("NOTIFICATION_RELAY_INTERVAL_SECONDS", default=30)
 ESCALATION_SWEEP_INTERVAL_SECONDS = env.float("ESCALATION_SWEEP_INTERVAL_SECONDS", default=60)
 # Referrals escalated per transaction: short row locks, few round trips.
-ESCALATION_SWEEP_BATCH_SIZE = env.int("ESCALATION_SWEEP_BATCH_SIZE", default=200)
+ESCALATION_SWEEP_BATCH_SIZE = env.int("ESCALATION_SWEEP_BATCH_SIZE", default=500)
 # A claimed notification not sent within this time belongs to a dead worker and is taken again.
 NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.float("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {

@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from referrals.models import Referral
+from referrals.selectors_triage import QUEUE_STATUSES
 from tests import factories
 
 
@@ -47,3 +48,18 @@ def test_urgency_rank_is_generated_by_the_database() -> None:
         "urgency_rank"
     )
     assert list(ordered) == [immediate, urgent, standard]
+
+
+def _index_statuses(name: str) -> set[str]:
+    index = next(i for i in Referral._meta.indexes if i.name == name)
+    assert index.condition is not None
+    ((lookup, statuses),) = index.condition.children
+    assert lookup == "status__in"
+    return set(statuses)
+
+
+def test_the_partial_indexes_cover_what_the_queue_and_the_sweep_ask_for() -> None:
+    # A status the queue or the sweep asks for but the index leaves out would make PostgreSQL
+    # scan the referral table instead.
+    assert _index_statuses("referral_team_queue") == set(QUEUE_STATUSES)
+    assert _index_statuses("referral_escalation_due") == set(Referral.AWAITING)
