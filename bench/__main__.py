@@ -1,6 +1,7 @@
 """`make bench`: generate (or reuse) the datasets, measure, print a table, write results.json.
 
-Environment: BENCH_REFERRALS (default 1,000,000), BENCH_HTTP_SECONDS (60), BENCH_PG_PORT.
+Environment: BENCH_REFERRALS (default 1,000,000), BENCH_HTTP_SECONDS (60), BENCH_PG_PORT,
+BENCH_REDIS_PORT.
 """
 
 from __future__ import annotations
