@@ -57,10 +57,17 @@ def start() -> None:
 
 
 def _ready() -> bool:
+    """Whether our cluster answers on the port; another server there is an error, not ours."""
     try:
-        psycopg.connect(url("postgres"), connect_timeout=2).close()
+        with psycopg.connect(url("postgres"), connect_timeout=2) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
     except psycopg.OperationalError:
         return False
+    if row is None or Path(row[0]).resolve() != DATA_DIR.resolve():
+        raise SystemExit(
+            f"Another PostgreSQL ({row[0] if row else '?'}) listens on port {PORT}: "
+            "stop it or set BENCH_PG_PORT."
+        )
     return True
 
 
