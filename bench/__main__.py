@@ -283,7 +283,7 @@ def print_table(r: dict[str, Any]) -> None:
             "<= 3x",
         ),
         (
-            "Sweep of 100k overdue referrals",
+            f"Sweep of {r['sweep_100k']['overdue']:,} overdue referrals",
             f"{r['sweep_100k']['seconds']} s, {r['sweep_100k']['escalations']} escalations, "
             f"{r['sweep_100k']['duplicates']} duplicates",
             "<= 20 s, 0 duplicates",
