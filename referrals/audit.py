@@ -126,11 +126,12 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
         with connection.cursor() as cursor:
             cursor.execute(
                 _EVENTS_INSERT,
-                [[getattr(event, name) for event in events] for name in _EVENT_COLUMNS[:-3]]
-                + [
-                    [json.dumps(event.data) for event in events],
-                    [event.previous_hash for event in events],
-                    [event.hash for event in events],
+                [
+                    [
+                        json.dumps(event.data) if name == "data" else getattr(event, name)
+                        for event in events
+                    ]
+                    for name in _EVENT_COLUMNS
                 ],
             )
             ids = [row[0] for row in cursor.fetchall()]
