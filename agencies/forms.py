@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from agencies.models import User
+
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
@@ -66,7 +68,6 @@ class EmailChangeForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        from agencies.models import User
 
         email = str(self.cleaned_data["email"]).lower()
         if User.objects.filter(email=email).exists():

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 
-from referrals.choices import CinCategory, Urgency
+from referrals.core.choices import CinCategory, Urgency
 
 
 class UserManager(BaseUserManager["User"]):

@@ -34,13 +34,7 @@ from agencies.models import (
     TeamKind,
     User,
 )
-from referrals.models import (
-    Child,
-    Decision,
-    Referral,
-    ReferralGroupObjectPermission,
-    Share,
-)
+from referrals.models import Child, Decision, Referral, ReferralGroupObjectPermission, Share
 
 AUTHORITIES = 150
 AGENCIES = 25_000

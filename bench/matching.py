@@ -6,9 +6,10 @@
 
 It starts its own PostgreSQL cluster the way the tests do (tests/bin/pg_ctl, a temporary
 folder, durability off), migrates, loads the children with COPY (the trigram index is built
-after the load, as a restore would), ANALYZEs, then times `referrals.matching.child_matches`
-over the whole authority for messy searches (nicknames, typos, swapped names, double-barrelled
-surnames, day/month swaps) and reports p50/p95 and how often the right child came first.
+after the load, as a restore would), ANALYZEs, then times
+`referrals.children.matching.child_matches` over the whole authority for messy searches
+(nicknames, typos, swapped names, double-barrelled surnames, day/month swaps) and reports
+p50/p95 and how often the right child came first.
 Not part of the test suite.
 """
 
@@ -168,7 +169,7 @@ def load(count: int) -> tuple[Any, int]:
     from django.utils import timezone
 
     from agencies.models import Agency, LocalAuthority
-    from referrals.matching import match_keys
+    from referrals.core.match_keys import match_keys
 
     authority = LocalAuthority.objects.create(name="Benchshire", ons_code="E06000999")
     agency = Agency.objects.create(name="Bench School", kind="school", local_authority=authority)
@@ -214,7 +215,7 @@ def _typo(rng: random.Random, word: str) -> str:
 
 def _messy(rng: random.Random, child: Any) -> tuple[str, Any]:
     """A search for `child` as someone in another agency might type it."""
-    from referrals.matching import MatchQuery
+    from referrals.children.matching import MatchQuery
 
     first, last, born = child.first_name, child.last_name, child.date_of_birth
     kind = rng.choice(["nickname", "typo", "swapped names", "hyphen", "day/month", "exact"])
@@ -233,7 +234,7 @@ def _messy(rng: random.Random, child: Any) -> tuple[str, Any]:
 
 
 def measure(authority: Any) -> dict[str, Any]:
-    from referrals.matching import child_matches
+    from referrals.children.matching import child_matches
     from referrals.models import Child
 
     rng = random.Random(21)

@@ -60,10 +60,11 @@ def _busiest_front_door() -> tuple[Any, Any]:
     from django.db.models import Count
 
     from agencies.models import Membership, Role, Team
+    from referrals.core import states
     from referrals.models import Referral
 
     team_id = (
-        Referral.objects.filter(status__in=Referral.AWAITING, team__name="Front Door")
+        Referral.objects.filter(status__in=states.OPEN, team__name="Front Door")
         .values("team")
         .annotate(n=Count("id"))
         .order_by("-n")[0]["team"]
@@ -78,7 +79,7 @@ def queue() -> dict[str, Any]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from referrals.selectors_triage import QUEUE_PAGE_SIZE, QueueFilters, referral_queue_for_user
+    from referrals.casework.queue import QUEUE_PAGE_SIZE, QueueFilters, referral_queue_for_user
 
     _team, user = _busiest_front_door()
     client = Client()
@@ -101,7 +102,7 @@ def _api_client() -> tuple[Any, str]:
     """An agency system for the busiest authority's children's social care, with a token."""
     from oauth2_provider.models import AccessToken, get_application_model
 
-    from referrals.services_partners import api_client_create
+    from referrals.casework.partners import api_client_create
 
     team, _user = _busiest_front_door()
     application = get_application_model().objects.filter(name="bench system").first()
@@ -185,7 +186,7 @@ def sweep() -> dict[str, Any]:
     """Make 100,000 referrals overdue (on a throwaway copy), then sweep them all."""
     from django.db import connection
 
-    from referrals.escalation import referral_escalations_sweep
+    from referrals.clocks.sweep import referral_escalations_sweep
     from referrals.models import Escalation
 
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
@@ -223,7 +224,7 @@ def sweep() -> dict[str, Any]:
 
 
 def empty_sweep() -> dict[str, Any]:
-    from referrals.escalation import referral_escalations_sweep
+    from referrals.clocks.sweep import referral_escalations_sweep
 
     referral_escalations_sweep()  # anything due since the data was made
     samples = _time(referral_escalations_sweep, runs=100)
@@ -266,7 +267,7 @@ def explain() -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
 
-    from referrals.escalation import referral_escalations_sweep
+    from referrals.clocks.sweep import referral_escalations_sweep
 
     _team, user = _busiest_front_door()
     pages = Client()

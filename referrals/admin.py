@@ -13,6 +13,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from referrals.models import AuditEvent, Escalation, Notification, PatternRule
+from referrals.outbox.relay import notifications_retry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -69,7 +70,6 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send the selected failed notifications again")
     def send_again(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        from referrals.services import notifications_retry
 
         count = notifications_retry(notifications=queryset, user=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"{count} notification(s) back in the outbox.")

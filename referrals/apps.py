@@ -1,3 +1,5 @@
+"""The referrals app: one Django app (one label, one set of tables) of packages by job."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig
@@ -9,6 +11,8 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Children, concerns and referrals"
 
     def ready(self) -> None:
-        from referrals.permissions import roles_sync
+        # Inside ready(): the capabilities module imports models, which are not loaded when
+        # Django imports this app config.
+        from agencies.capabilities import roles_sync
 
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="referrals.roles_sync")

@@ -142,6 +142,11 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
         return events
 
 
+def api_actor_label(user: User) -> str:
+    """How an agency's system is named on the events it causes (a person is named by the row)."""
+    return f"api:{user.email}" if user.is_agency_system else ""
+
+
 def audit_record(
     *,
     actor: User | None,

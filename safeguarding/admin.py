@@ -14,12 +14,14 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from agencies.models import Membership, Role
+from referrals.audit import audit_record_many
+from referrals.models import AuditAction
+
 _FLAGS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
 
 
 def _audit_admin(request: HttpRequest, objects: list[models.Model], flag: int) -> None:
-    from referrals.audit import audit_record_many
-    from referrals.models import AuditAction
 
     audit_record_many(
         actor=request.user,  # type: ignore[arg-type]
@@ -63,7 +65,6 @@ class SafeguardingAdminSite(admin.AdminSite):
         super().register(model_or_iterable, base, **options)
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from agencies.models import Membership, Role
 
         user = request.user
         if not (user.is_active and user.is_staff):

@@ -11,3 +11,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguarding.settings")
 app = Celery("safeguarding")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The referrals app keeps its tasks in the packages whose jobs they are.
+app.autodiscover_tasks(["referrals.outbox", "referrals.clocks", "referrals.casework"])

@@ -19,6 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
+from agencies.models import UserSession
+from agencies.services import USER_SESSION_KEY
+from referrals.audit import audit_denied
 from safeguarding import request_context
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -158,8 +161,6 @@ class SessionEndedMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from agencies.models import UserSession
-        from agencies.services import USER_SESSION_KEY
 
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith("/static/"):
@@ -211,8 +212,6 @@ class AuditDeniedMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if response.status_code == 403 and user is not None and user.is_authenticated:
-            from referrals.audit import audit_denied
-
             match = request.resolver_match
             name = (match.view_name if match else "") or "unknown"
             kwargs = match.kwargs if match else {}

@@ -114,6 +114,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "safeguarding.context_processors.service",
             ],
+            # The referrals app keeps its template tags with its pages (referrals/web).
+            "libraries": {
+                "govuk": "referrals.web.templatetags.govuk",
+                "triage": "referrals.web.templatetags.triage",
+            },
         },
     },
 ]

@@ -11,15 +11,15 @@ from oauth2_provider import views as oauth2_views
 
 from agencies import views as agency_views
 from agencies.forms import SignInForm
-from referrals import views as referral_views
+from referrals.web.views.home import home, referral_detail
 from safeguarding.views import healthz
 
 SWAGGER_UI_INLINE_STYLE = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 
 urlpatterns = [
-    path("", referral_views.home, name="home"),
-    path("referrals/<int:pk>/", referral_views.referral_detail, name="referral-detail"),
-    path("", include("referrals.urls")),
+    path("", home, name="home"),
+    path("referrals/<int:pk>/", referral_detail, name="referral-detail"),
+    path("", include("referrals.web.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

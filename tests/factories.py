@@ -12,8 +12,21 @@ import factory
 from django.utils import timezone
 
 from agencies import models as agency_models
-from referrals import models
-from referrals.choices import Urgency
+from referrals.core.choices import Urgency
+from referrals.core.states import Clock
+from referrals.models import (
+    AuditAction,
+    AuditEvent,
+    Child,
+    Concern,
+    Decision,
+    Escalation,
+    Notification,
+    Referral,
+    ReferralEvent,
+    Sex,
+    Share,
+)
 
 
 class LocalAuthorityFactory(factory.django.DjangoModelFactory):
@@ -47,7 +60,7 @@ class AgencyFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def with_group(obj: agency_models.Agency, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
-            from referrals.services import agency_group
+            from referrals.casework.sharing import agency_group
 
             agency_group(obj)
 
@@ -93,12 +106,12 @@ class RoutingRuleFactory(factory.django.DjangoModelFactory):
 
 class ChildFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Child
+        model = Child
 
     first_name = factory.Sequence(lambda n: f"Child{n}")
     last_name = "Example"
     date_of_birth = datetime.date(2015, 6, 1)
-    sex = models.Sex.UNKNOWN
+    sex = Sex.UNKNOWN
     postcode = "NS1 1AA"
     created_by_agency = factory.SubFactory(AgencyFactory)
     local_authority = factory.SelfAttribute("created_by_agency.local_authority")
@@ -106,7 +119,7 @@ class ChildFactory(factory.django.DjangoModelFactory):
 
 class ConcernFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Concern
+        model = Concern
 
     agency = factory.SubFactory(AgencyFactory)
     child = factory.SubFactory(ChildFactory, created_by_agency=factory.SelfAttribute("..agency"))
@@ -116,8 +129,8 @@ class ConcernFactory(factory.django.DjangoModelFactory):
 
 
 class ReviewedConcernFactory(ConcernFactory):
-    status = models.Concern.Status.REVIEWED
-    review_outcome = models.Concern.Outcome.REFER
+    status = Concern.Status.REVIEWED
+    review_outcome = Concern.Outcome.REFER
     review_rationale = "Second concern this week."
     reviewed_by = factory.SubFactory(UserFactory)
     reviewed_at = factory.LazyFunction(timezone.now)
@@ -127,7 +140,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     """A draft."""
 
     class Meta:
-        model = models.Referral
+        model = Referral
 
     referring_agency = factory.SubFactory(AgencyFactory)
     child = factory.SubFactory(
@@ -139,12 +152,12 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     local_authority = factory.SelfAttribute("child.local_authority")
     urgency = Urgency.STANDARD
     reason = "Repeated signs of neglect."
-    consent = models.Referral.Consent.GIVEN
-    status = models.Referral.Status.DRAFT
+    consent = Referral.Consent.GIVEN
+    status = Referral.Status.DRAFT
 
 
 class SubmittedReferralFactory(ReferralFactory):
-    status = models.Referral.Status.SUBMITTED
+    status = Referral.Status.SUBMITTED
     team = factory.SubFactory(
         TeamFactory,
         agency__local_authority=factory.SelfAttribute("...local_authority"),
@@ -158,29 +171,29 @@ class SubmittedReferralFactory(ReferralFactory):
 
 
 class AcknowledgedReferralFactory(SubmittedReferralFactory):
-    status = models.Referral.Status.ACKNOWLEDGED
+    status = Referral.Status.ACKNOWLEDGED
     acknowledged_at = factory.LazyFunction(timezone.now)
     owner = factory.SubFactory(UserFactory)
     next_escalation_at = factory.SelfAttribute("decision_due_at")
 
 
 class InformationRequestedReferralFactory(AcknowledgedReferralFactory):
-    status = models.Referral.Status.INFORMATION_REQUESTED
+    status = Referral.Status.INFORMATION_REQUESTED
 
 
 class DecidedReferralFactory(AcknowledgedReferralFactory):
-    status = models.Referral.Status.DECIDED
+    status = Referral.Status.DECIDED
     decided_at = factory.LazyFunction(timezone.now)
     next_escalation_at: Any = None
 
 
 class ClosedReferralFactory(DecidedReferralFactory):
-    status = models.Referral.Status.CLOSED
+    status = Referral.Status.CLOSED
     closed_at = factory.LazyFunction(timezone.now)
 
 
 class WithdrawnReferralFactory(SubmittedReferralFactory):
-    status = models.Referral.Status.WITHDRAWN
+    status = Referral.Status.WITHDRAWN
     withdrawn_at = factory.LazyFunction(timezone.now)
     withdrawal_reason = "Sent in error."
     next_escalation_at: Any = None
@@ -188,19 +201,19 @@ class WithdrawnReferralFactory(SubmittedReferralFactory):
 
 class ReferralEventFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.ReferralEvent
+        model = ReferralEvent
 
     referral = factory.SubFactory(SubmittedReferralFactory)
-    kind = models.ReferralEvent.Kind.MESSAGE
+    kind = ReferralEvent.Kind.NOTE
     text = "A message."
 
 
 class DecisionFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Decision
+        model = Decision
 
     referral = factory.SubFactory(DecidedReferralFactory)
-    outcome = models.Decision.Outcome.EARLY_HELP
+    outcome = Decision.Outcome.EARLY_HELP
     rationale = "Needs are below the threshold for statutory services."
     feedback = "Early help will contact the family."
     decided_by = factory.SubFactory(UserFactory)
@@ -209,7 +222,7 @@ class DecisionFactory(factory.django.DjangoModelFactory):
 
 class ShareFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Share
+        model = Share
 
     referral = factory.SubFactory(DecidedReferralFactory)
     agency = factory.SubFactory(AgencyFactory, kind=agency_models.AgencyKind.HEALTH)
@@ -220,20 +233,20 @@ class ShareFactory(factory.django.DjangoModelFactory):
 
 class EscalationFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Escalation
+        model = Escalation
 
     referral = factory.SubFactory(SubmittedReferralFactory)
-    clock = models.Clock.ACKNOWLEDGE
+    clock = Clock.ACKNOWLEDGE
     level = 1
     due_at = factory.LazyFunction(timezone.now)
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Notification
+        model = Notification
 
     recipient = factory.SubFactory(UserFactory)
-    channel = models.Notification.Channel.EMAIL
+    channel = Notification.Channel.EMAIL
     subject = "A referral needs you"
     body = "Referral #1 needs acknowledging."
     next_attempt_at = factory.LazyFunction(timezone.now)
@@ -241,9 +254,9 @@ class NotificationFactory(factory.django.DjangoModelFactory):
 
 class AuditEventFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.AuditEvent
+        model = AuditEvent
 
     actor = factory.SubFactory(UserFactory)
-    action = models.AuditAction.VIEW
+    action = AuditAction.VIEW
     target_type = "referrals.referral"
     target_id = "1"

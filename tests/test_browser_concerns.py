@@ -14,7 +14,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
 from referrals.models import Attachment, AuditAction, AuditEvent, Concern, Referral
-from referrals.selectors import referral_list_for_user
+from referrals.visibility import referral_list_for_user
 from safeguarding.middleware import SESSION_ACTIVITY_KEY
 from tests import factories
 from tests.conftest import World, axe_serious_violations, sign_in, sign_out, stored_files

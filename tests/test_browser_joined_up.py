@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from referrals import services
+from referrals.children.services import child_create
+from referrals.concerns.services import concern_create
 from referrals.models import Child, PatternFlag
-from referrals.services_patterns import concern_share_with_authority
+from referrals.patterns.services import concern_share_with_authority
 from tests import factories
 from tests.conftest import World, axe_serious_violations, sign_in, sign_out
 
@@ -24,7 +25,7 @@ def accessible(page: Any) -> None:
 
 
 def _concern(agency: Any, user: Any, child: Child) -> Any:
-    return services.concern_create(
+    return concern_create(
         user=user,
         agency=agency,
         child=child,
@@ -36,7 +37,7 @@ def _concern(agency: Any, user: Any, child: Child) -> Any:
 def test_a_pattern_reaches_the_front_door_and_records_are_merged(
     page: Any, world: World, dsl: Any, police_officer: Any, partner: Any, social_worker: Any
 ) -> None:
-    child = services.child_create(
+    child = child_create(
         user=dsl,
         agency=world.riverside,
         first_name="Ava",
@@ -44,7 +45,7 @@ def test_a_pattern_reaches_the_front_door_and_records_are_merged(
         date_of_birth=datetime.date(2014, 6, 1),
         postcode="NS1 1AA",
     )
-    police_child = services.child_create(
+    police_child = child_create(
         user=police_officer,
         agency=world.police,
         first_name="Ava",

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from referrals import services
+from referrals.casework.referrals import referral_create, referral_submit
+from referrals.casework.triage import referral_acknowledge
 from referrals.models import AuditAction, AuditEvent, Notification, Referral
 from tests import factories
 from tests.conftest import World, axe_serious_violations, sign_in, sign_out
@@ -27,7 +28,7 @@ def _sent(world: World, dsl: Any) -> Referral:
     amy = factories.ChildFactory.create(
         created_by_agency=world.riverside, first_name="Amy", last_name="Example"
     )
-    referral = services.referral_create(
+    referral = referral_create(
         user=dsl,
         agency=world.riverside,
         child=amy,
@@ -38,7 +39,7 @@ def _sent(world: World, dsl: Any) -> Referral:
         consent=Referral.Consent.NOT_SOUGHT,
         consent_reason="Asking could put her at greater risk.",
     )
-    return services.referral_submit(referral=referral, user=dsl)
+    return referral_submit(referral=referral, user=dsl)
 
 
 def test_the_front_door_works_a_referral_and_the_school_reads_the_outcome(
@@ -176,7 +177,7 @@ def test_a_manager_shares_reassigns_and_reads_the_dashboard(
     page: Any, world: World, dsl: Any, social_worker: Any, team_manager: Any
 ) -> None:
     referral = _sent(world, dsl)
-    services.referral_acknowledge(referral=referral, user=social_worker)
+    referral_acknowledge(referral=referral, user=social_worker)
     detail = f"/referrals/{referral.pk}/"
     sign_in(page, team_manager)
     page.get_by_role("link", name="Dashboard").click()

@@ -38,10 +38,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from agencies.models import UserSession
-from referrals import services
+from referrals.casework.partners import api_client_create
+from referrals.casework.referrals import referral_create, referral_submit
+from referrals.casework.sharing import referral_share
+from referrals.casework.triage import referral_acknowledge
+from referrals.children.merge import child_merge
 from referrals.models import Attachment, Draft, Referral
-from referrals.services_matching import child_merge
-from referrals.services_partners import api_client_create
 from tests import factories
 from tests.conftest import World, signed_in
 
@@ -229,7 +231,7 @@ def records(
         size=5,
         sha256="0" * 64,
     )
-    referral = services.referral_create(
+    referral = referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -238,9 +240,9 @@ def records(
         reason="Bruising and a disclosure.",
         consent=Referral.Consent.GIVEN,
     )
-    services.referral_submit(referral=referral, user=dsl)
-    services.referral_acknowledge(referral=referral, user=social_worker)
-    share = services.referral_share(
+    referral_submit(referral=referral, user=dsl)
+    referral_acknowledge(referral=referral, user=social_worker)
+    share = referral_share(
         referral=referral,
         user=team_manager,
         agency=world.health,

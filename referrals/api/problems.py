@@ -16,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from referrals.errors import ApplicationError
+from referrals.core.errors import ApplicationError
 
 PROBLEM_BASE = "/api/problems/"
 

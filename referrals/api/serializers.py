@@ -10,15 +10,20 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from agencies.models import Agency, Team
-from referrals.choices import CinCategory, Factor, Urgency
+from referrals.core.choices import CinCategory, Factor, Urgency
+from referrals.core.validators import (
+    NHS_NUMBER_INVALID,
+    UPN_INVALID,
+    nhs_number_is_valid,
+    upn_is_valid,
+)
 from referrals.models import Child, Decision, Referral, ReferralEvent, Sex
-from referrals.selectors import (
+from referrals.visibility import (
     Audience,
     event_text_for,
     referral_audience,
     referral_events_for_audience,
 )
-from referrals.validators import NHS_NUMBER_INVALID, UPN_INVALID, nhs_number_is_valid, upn_is_valid
 
 
 class AgencyRefSerializer(serializers.Serializer[Agency]):

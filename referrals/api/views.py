@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 from agencies.models import Agency, LocalAuthority, User
 from referrals.api.auth import AgencyClientAuthentication, ScopeOrVerifiedSession
 from referrals.api.feed import Cursor, feed_page
+from referrals.api.problems import problem_exception_handler
 from referrals.api.serializers import (
     REFERRAL_COLUMNS,
     AgencyDirectorySerializer,
@@ -44,10 +45,16 @@ from referrals.api.serializers import (
     referral_representation,
 )
 from referrals.audit import audit_record_many
-from referrals.choices import Urgency
-from referrals.forms import ReferralForm
+from referrals.casework.partners import (
+    IdempotentReplay,
+    referral_submit_for_agency,
+    referring_agency_for,
+)
+from referrals.casework.referrals import ReferralFields
+from referrals.casework.sharing import share_acknowledge_receipt
+from referrals.core.choices import Urgency
 from referrals.models import AuditAction, Referral
-from referrals.selectors import (
+from referrals.visibility import (
     child_get_for_user,
     child_list_for_user,
     referral_audience,
@@ -55,12 +62,7 @@ from referrals.selectors import (
     referral_list_for_user,
     scope_for_user,
 )
-from referrals.services_partners import (
-    IdempotentReplay,
-    referral_submit_for_agency,
-    referring_agency_for,
-    share_acknowledge_receipt,
-)
+from referrals.web.forms.concerns import ReferralForm
 
 # What a referral's representation reads alongside it, in the same query.
 REFERRAL_ROW = ("child", "referring_agency", "local_authority", "team", "decision")
@@ -101,7 +103,6 @@ class ApiView(APIView):
     write_methods: tuple[str, ...] = ()
 
     def get_exception_handler(self) -> Any:
-        from referrals.api.problems import problem_exception_handler
 
         return problem_exception_handler
 
@@ -234,6 +235,19 @@ def _feed_schema(item: Any, name: str) -> Any:
     )
 
 
+def _referral_fields(data: dict[str, Any]) -> ReferralFields:
+    """The referral's own fields, checked by the same rules as the browser's referral form."""
+    form = ReferralForm(
+        data={name: data.get(name, "") for name in ReferralForm.base_fields},
+        concern_choices=[],
+    )
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+        )
+    return form.referral_fields()
+
+
 class ReferralsView(ApiView):
     write_methods = ("POST",)
 
@@ -253,7 +267,7 @@ class ReferralsView(ApiView):
         ],
     )
     def get(self, request: Request) -> Response:
-        queryset = _filtered(request, referral_list_for_user(user=request.user))
+        queryset = _filtered(request, referral_list_for_user(user=_user(request)))
         # Flat rows of just what the representation reads: a page of models with their related
         # models cost more to build than the query behind it.
         page = feed_page(
@@ -267,7 +281,7 @@ class ReferralsView(ApiView):
         zone = timezone.get_current_timezone()
         results = [
             referral_representation(
-                row, audience=referral_audience(user=request.user, referral=referral), zone=zone
+                row, audience=referral_audience(user=_user(request), referral=referral), zone=zone
             )
             for row, referral in zip(page.rows, referrals, strict=True)
         ]
@@ -314,15 +328,7 @@ class ReferralsView(ApiView):
         serializer = ReferralCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        # The same rules as the browser's referral form, applied by the form itself.
-        form = ReferralForm(
-            data={name: data.get(name, "") for name in ReferralForm.base_fields},
-            concern_choices=[],
-        )
-        if not form.is_valid():
-            raise ValidationError(
-                {field: [str(error) for error in errors] for field, errors in form.errors.items()}
-            )
+        fields = _referral_fields(data)
         agency = referring_agency_for(user=_user(request), agency_id=data.get("referring_agency"))
         authority_id = data.get("local_authority")
         authority = (
@@ -338,14 +344,14 @@ class ReferralsView(ApiView):
                 local_authority=authority,
                 idempotency_key=key,
                 request_hash=hashlib.sha256(body).hexdigest(),
-                **form.referral_fields(),
+                **fields,
             )
             replayed = False
         except IdempotentReplay as replay:
             referral, replayed = replay.referral, True
         # Read back through the selector, as every answer is (the submitter always sees it).
         referral = (
-            referral_list_for_user(user=request.user)
+            referral_list_for_user(user=_user(request))
             .select_related(*REFERRAL_ROW)
             .get(pk=referral.pk)
         )
@@ -422,7 +428,7 @@ class ReferralDetailView(ApiView):
         ],
     )
     def get(self, request: Request, pk: int) -> Response:
-        referral = referral_get_for_user(user=request.user, pk=pk)
+        referral = referral_get_for_user(user=_user(request), pk=pk)
         return Response(ReferralDetailSerializer(referral, context={"user": request.user}).data)
 
 
@@ -447,7 +453,7 @@ class ReferralReceiptView(ApiView):
         examples=[_example("Received", {"referral": 41, "received_at": "2026-11-23T14:30:00Z"})],
     )
     def post(self, request: Request, pk: int) -> Response:
-        referral = referral_get_for_user(user=request.user, pk=pk)
+        referral = referral_get_for_user(user=_user(request), pk=pk)
         share = share_acknowledge_receipt(referral=referral, user=_user(request))
         return Response({"referral": referral.pk, "received_at": share.received_at})
 
@@ -464,7 +470,7 @@ class ChildrenView(ApiView):
     )
     def get(self, request: Request) -> Response:
         page = feed_page(
-            child_list_for_user(user=request.user),
+            child_list_for_user(user=_user(request)),
             cursor=_cursor(request),
             updated_after=_updated_after(request),
             size=_page_size(request),
@@ -481,7 +487,7 @@ class ChildDetailView(ApiView):
         examples=[_example("A child", CHILD_EXAMPLE)],
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ChildSerializer(child_get_for_user(user=request.user, pk=pk)).data)
+        return Response(ChildSerializer(child_get_for_user(user=_user(request), pk=pk)).data)
 
 
 class AgencyDirectoryView(ApiView):

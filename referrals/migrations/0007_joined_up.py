@@ -5,7 +5,7 @@ front door, pattern rules and flags, household members.
 
 pg_trgm and the trigram index on Child.match_name are PostgreSQL only (the test database is
 created by the postgres superuser, who may create the extension); on SQLite those steps do
-nothing and matching falls back to exact keys (referrals/matching.py).
+nothing and matching falls back to exact keys (referrals/children/matching.py).
 """
 
 import django.db.models.deletion
@@ -30,7 +30,7 @@ def drop_trigram_index(apps, schema_editor):
 
 
 def fill_match_keys(apps, schema_editor):
-    from referrals.matching import match_keys
+    from referrals.core.match_keys import match_keys
 
     Child = apps.get_model("referrals", "Child")
     for child in Child.objects.using(schema_editor.connection.alias).iterator(chunk_size=2000):

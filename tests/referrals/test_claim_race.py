@@ -14,7 +14,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from referrals import errors, services
+from referrals.casework.triage import referral_claim
+from referrals.core import errors
 from referrals.models import AuditAction, AuditEvent, Referral, ReferralEvent
 from tests import factories
 from tests.conftest import World, signed_in, wait_for
@@ -95,7 +96,7 @@ def test_a_claim_waits_for_the_row_lock_and_then_sees_the_first_owner(
     def first_claim() -> None:
         try:
             with transaction.atomic():
-                services.referral_claim(referral=referral, user=social_worker)
+                referral_claim(referral=referral, user=social_worker)
                 claimed.set()
                 release.wait(timeout=10)  # hold the row lock until the second claim waits
         finally:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agencies.models import LocalAuthority, Nation
-from referrals.clock import LONDON, WorkingCalendar, escalation_due_at, referral_deadlines
+from referrals.clocks.calendar import LONDON, WorkingCalendar, escalation_due_at, referral_deadlines
 from tests import factories
 
 

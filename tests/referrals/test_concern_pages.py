@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from referrals.files import ATTACHMENT_MAX_BYTES, docx_bytes
+from referrals.concerns.attachments import attachment_create
+from referrals.concerns.files import ATTACHMENT_MAX_BYTES
 from referrals.models import (
     Addendum,
     Attachment,
@@ -25,9 +26,9 @@ from referrals.models import (
     Draft,
     Referral,
 )
-from referrals.services_attachments import attachment_create
 from tests import factories
 from tests.conftest import World, signed_in, stored_files
+from tests.files import docx_bytes
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
@@ -457,7 +458,7 @@ def test_a_concern_is_never_edited_only_added_to(
 def test_the_chronology_shows_everything_in_time_order_and_audits_it(
     client: Client, dsl: Any, referral: Referral, concern: Concern
 ) -> None:
-    from referrals.services_concerns import addendum_create
+    from referrals.concerns.services import addendum_create
 
     addendum_create(user=dsl, concern=concern, text="Spoke to mum.")
     signed_in(client, dsl)
@@ -517,7 +518,7 @@ def test_the_lead_refers_from_concerns_after_checking_the_answers(
     assert referral.acknowledge_due_at is not None
     assert not Draft.objects.exists()
     assert audited(dsl, AuditAction.SUBMIT, "referrals.referral", referral.pk)
-    from referrals.selectors import referral_list_for_user
+    from referrals.visibility import referral_list_for_user
 
     assert referral in referral_list_for_user(user=social_worker)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
+from referrals.casework.queue import QUEUE_STATUSES
+from referrals.core import states
 from referrals.models import Referral
-from referrals.selectors_triage import QUEUE_STATUSES
 from tests import factories
 
 
@@ -62,4 +63,4 @@ def test_the_partial_indexes_cover_what_the_queue_and_the_sweep_ask_for() -> Non
     # A status the queue or the sweep asks for but the index leaves out would make PostgreSQL
     # scan the referral table instead.
     assert _index_statuses("referral_team_queue") == set(QUEUE_STATUSES)
-    assert _index_statuses("referral_escalation_due") == set(Referral.AWAITING)
+    assert _index_statuses("referral_escalation_due") == set(states.OPEN)

@@ -13,12 +13,13 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from referrals import services
-from referrals.escalation import SWEEP_ACTOR, referral_escalations_sweep
+from referrals.casework.referrals import referral_create, referral_submit, referral_withdraw
+from referrals.casework.triage import referral_acknowledge, referral_decide
+from referrals.clocks.sweep import SWEEP_ACTOR, referral_escalations_sweep
+from referrals.core.states import Clock
 from referrals.models import (
     AuditAction,
     AuditEvent,
-    Clock,
     Escalation,
     Notification,
     Referral,
@@ -37,7 +38,7 @@ def _submit(world: World, dsl: Any, urgency: str = "standard") -> Referral:
     child = factories.ChildFactory.create(
         created_by_agency=world.riverside, first_name="Zebedee", last_name="Quill"
     )
-    draft = services.referral_create(
+    draft = referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -45,7 +46,7 @@ def _submit(world: World, dsl: Any, urgency: str = "standard") -> Referral:
         reason="Repeated signs of neglect.",
         consent=Referral.Consent.GIVEN,
     )
-    return services.referral_submit(referral=draft, user=dsl)
+    return referral_submit(referral=draft, user=dsl)
 
 
 def _member(agency: Any, role: str, team: Any = None) -> Any:
@@ -161,7 +162,7 @@ def test_an_acknowledgement_in_time_stops_the_acknowledgement_clock(
     with time_machine.travel(TUESDAY, tick=False):
         referral = _submit(world, dsl)
     with time_machine.travel(DEADLINE - datetime.timedelta(hours=1), tick=False):
-        services.referral_acknowledge(referral=referral, user=social_worker)
+        referral_acknowledge(referral=referral, user=social_worker)
     with time_machine.travel(DEADLINE - datetime.timedelta(minutes=1), tick=False):
         assert referral_escalations_sweep() == 0
     # The decision was due at the same time: its own ladder starts at level 1.
@@ -177,7 +178,7 @@ def test_acknowledging_after_an_escalation_restarts_the_ladder_for_the_decision(
         referral = _submit(world, dsl, urgency="immediate")
     with time_machine.travel(datetime.datetime(2026, 11, 24, 11, 5, tzinfo=UTC), tick=False):
         assert referral_escalations_sweep() == 1
-        services.referral_acknowledge(referral=referral, user=social_worker)
+        referral_acknowledge(referral=referral, user=social_worker)
         referral.refresh_from_db()
         assert referral.escalation_level == 0
         assert referral.next_escalation_at == referral.decision_due_at
@@ -198,8 +199,8 @@ def test_a_referral_whose_clocks_stopped_is_never_escalated(
     with time_machine.travel(TUESDAY, tick=False):
         referral = _submit(world, dsl)
         if ending == "decide":
-            services.referral_acknowledge(referral=referral, user=social_worker)
-            services.referral_decide(
+            referral_acknowledge(referral=referral, user=social_worker)
+            referral_decide(
                 referral=referral,
                 user=social_worker,
                 outcome="nfa",
@@ -207,7 +208,7 @@ def test_a_referral_whose_clocks_stopped_is_never_escalated(
                 feedback="No further action.",
             )
         else:
-            services.referral_withdraw(referral=referral, user=dsl, reason="Sent in error.")
+            referral_withdraw(referral=referral, user=dsl, reason="Sent in error.")
     with time_machine.travel(DEADLINE + datetime.timedelta(days=5), tick=False):
         assert referral_escalations_sweep() == 0
     assert not Escalation.objects.exists()

@@ -24,11 +24,12 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from referrals import services
+from referrals.casework.triage import referral_acknowledge
+from referrals.core import states
+from referrals.core.states import Clock
 from referrals.models import (
     AuditAction,
     AuditEvent,
-    Clock,
     Escalation,
     Notification,
     Referral,
@@ -79,7 +80,7 @@ def _overdue(
             submitted_at=now - datetime.timedelta(days=1),
             acknowledge_due_at=due,
             decision_due_at=now + datetime.timedelta(days=1),
-            next_escalation_at=due if status in Referral.AWAITING else None,
+            next_escalation_at=due if status in states.OPEN else None,
         )
         for _ in range(count)
     ]
@@ -236,7 +237,7 @@ def test_an_acknowledgement_that_commits_first_wins_over_the_sweep(
 
     def acknowledge(pk: int) -> None:
         try:
-            services.referral_acknowledge(referral=Referral(pk=pk), user=social_worker)
+            referral_acknowledge(referral=Referral(pk=pk), user=social_worker)
             # Read after the commit: whatever escalation exists now came before it.
             after_ack[pk] = set(
                 Escalation.objects.filter(referral_id=pk, clock=Clock.ACKNOWLEDGE).values_list(
@@ -282,7 +283,7 @@ def test_dying_between_commit_and_sending_loses_no_notification(
         "import os, signal, django\n"
         "django.setup()\n"
         "from django.db import transaction\n"
-        "from referrals.escalation import referral_escalations_sweep\n"
+        "from referrals.clocks.sweep import referral_escalations_sweep\n"
         "with transaction.atomic():\n"
         # Registered first, so it runs first after the commit: the process dies before the
         # relay is even asked to send.

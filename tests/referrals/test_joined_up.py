@@ -10,10 +10,19 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from referrals import services
-from referrals.errors import ApplicationError
-from referrals.escalation import referral_escalations_sweep
-from referrals.matching import MatchQuery, child_matches, fold, similarity
+from referrals.casework.queue import QueueFilters, referral_queue_for_user
+from referrals.casework.referrals import referral_create, referral_submit
+from referrals.casework.triage import referral_acknowledge, referral_decide
+from referrals.children.chronology import child_chronology_for_user
+from referrals.children.household import household_member_add
+from referrals.children.matching import MatchQuery, child_matches
+from referrals.children.merge import child_match_reject, child_merge, child_unmerge
+from referrals.children.selectors import child_find_for_user
+from referrals.children.services import child_create
+from referrals.clocks.sweep import referral_escalations_sweep
+from referrals.concerns.services import concern_create
+from referrals.core.errors import ApplicationError
+from referrals.core.match_keys import fold, similarity
 from referrals.models import (
     AuditAction,
     AuditEvent,
@@ -25,11 +34,7 @@ from referrals.models import (
     PatternRule,
     Referral,
 )
-from referrals.selectors import child_chronology_for_user, child_find_for_user
-from referrals.selectors_triage import QueueFilters, referral_queue_for_user
-from referrals.services_household import household_member_add
-from referrals.services_matching import child_match_reject, child_merge, child_unmerge
-from referrals.services_patterns import concern_share_with_authority
+from referrals.patterns.services import concern_share_with_authority
 from tests import factories
 from tests.conftest import World, signed_in
 
@@ -40,7 +45,7 @@ NHS = "9434765919"
 
 
 def _child(agency: Any, user: Any, first: str, last: str, born: str, **extra: Any) -> Child:
-    return services.child_create(
+    return child_create(
         user=user,
         agency=agency,
         first_name=first,
@@ -259,7 +264,7 @@ def test_a_school_cannot_merge_and_not_the_same_child_stops_the_offer(
     assert not ChildMatchDecision.objects.exists()
     child_match_reject(user=social_worker, child=school, other=police)
     assert AuditEvent.objects.filter(action=AuditAction.NOT_MATCH, actor=social_worker).exists()
-    from referrals.selectors_joined_up import child_duplicates_for_user
+    from referrals.children.joined_up import child_duplicates_for_user
 
     assert child_duplicates_for_user(user=social_worker, child=school) == []
 
@@ -290,7 +295,7 @@ def health_lead(world: World) -> Any:
 
 
 def _record_and_share(agency: Any, user: Any, child: Child, when: datetime.datetime) -> Concern:
-    concern = services.concern_create(
+    concern = concern_create(
         user=user,
         agency=agency,
         child=child,
@@ -383,7 +388,7 @@ def test_a_repeat_referral_after_no_further_action_is_flagged(
     child = factories.ChildFactory.create(created_by_agency=world.riverside)
 
     def refer() -> Referral:
-        draft = services.referral_create(
+        draft = referral_create(
             user=dsl,
             agency=world.riverside,
             child=child,
@@ -391,11 +396,11 @@ def test_a_repeat_referral_after_no_further_action_is_flagged(
             reason="Neglect.",
             consent=Referral.Consent.GIVEN,
         )
-        return services.referral_submit(referral=draft, user=dsl)
+        return referral_submit(referral=draft, user=dsl)
 
     first = refer()
-    services.referral_acknowledge(referral=first, user=social_worker)
-    services.referral_decide(
+    referral_acknowledge(referral=first, user=social_worker)
+    referral_decide(
         referral=first,
         user=social_worker,
         outcome="nfa",
@@ -482,7 +487,7 @@ def test_a_referral_shows_the_authority_other_children_at_the_address(
         address="14 Mill Lane",
         postcode="NS1 1AA",
     )
-    draft = services.referral_create(
+    draft = referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -490,7 +495,7 @@ def test_a_referral_shows_the_authority_other_children_at_the_address(
         reason="Neglect.",
         consent=Referral.Consent.GIVEN,
     )
-    referral = services.referral_submit(referral=draft, user=dsl)
+    referral = referral_submit(referral=draft, user=dsl)
     signed_in(client, social_worker)
     page = client.get(f"/referrals/{referral.pk}/").content.decode()
     assert "Other children known at this address" in page

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 
-from referrals.permissions import ROLE_PERMISSIONS, role_group_name, user_has_capability
+from agencies.capabilities import ROLE_PERMISSIONS, role_group_name, user_has_capability
 from tests import factories
 from tests.conftest import World
 

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from referrals.models import AuditAction, AuditEvent, Notification
-from referrals.services import RELAY_MAX_ATTEMPTS, notifications_relay
+from referrals.outbox.relay import RELAY_MAX_ATTEMPTS, notifications_relay
 from tests import factories
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from referrals.clock import LONDON
+from referrals.casework.reports import durations, team_dashboard
+from referrals.clocks.calendar import LONDON
 from referrals.models import Referral
-from referrals.reports import durations, team_dashboard
 from tests import factories
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=LONDON)  # a Wednesday

@@ -9,9 +9,9 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from referrals import services
+from referrals.casework.sharing import referral_share, share_revoke
 from referrals.models import AuditAction, AuditEvent, Referral
-from referrals.selectors import (
+from referrals.visibility import (
     child_get_for_user,
     child_list_for_user,
     concern_get_for_user,
@@ -37,6 +37,7 @@ def referral(world: World, dsl: Any) -> Referral:
 def test_the_referring_agencys_dsl_the_team_and_the_referrer_see_it(
     referral: Referral, dsl: Any, social_worker: Any, team_manager: Any, world: World
 ) -> None:
+    assert referral.referrer is not None
     for person in (dsl, social_worker, team_manager, referral.referrer):
         assert list(referral_list_for_user(user=person)) == [referral]
 
@@ -83,7 +84,7 @@ def test_a_share_shows_the_referral_to_the_partner_until_it_is_revoked(
 ) -> None:
     referral.status = Referral.Status.ACKNOWLEDGED
     referral.save()
-    share = services.referral_share(
+    share = referral_share(
         referral=referral,
         user=team_manager,
         agency=world.health,
@@ -92,7 +93,7 @@ def test_a_share_shows_the_referral_to_the_partner_until_it_is_revoked(
     )
     partner = type(partner).objects.get(pk=partner.pk)  # a fresh request
     assert list(referral_list_for_user(user=partner)) == [referral]
-    services.share_revoke(share=share, user=team_manager)
+    share_revoke(share=share, user=team_manager)
     partner = type(partner).objects.get(pk=partner.pk)
     assert not referral_list_for_user(user=partner).exists()
 
@@ -102,7 +103,7 @@ def test_a_share_does_not_reach_ordinary_staff_of_the_partner(
 ) -> None:
     health_staff = factories.UserFactory.create()
     factories.MembershipFactory.create(user=health_staff, agency=world.health, role="staff")
-    services.referral_share(
+    referral_share(
         referral=referral,
         user=team_manager,
         agency=world.health,

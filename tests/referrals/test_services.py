@@ -9,8 +9,21 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from referrals import errors, services
-from referrals.errors import ApplicationError
+from referrals.casework.referrals import (
+    referral_create,
+    referral_submit,
+    referral_transfer,
+    referral_withdraw,
+)
+from referrals.casework.triage import (
+    referral_acknowledge,
+    referral_claim,
+    referral_decide,
+    referral_provide_information,
+    referral_request_information,
+)
+from referrals.core import errors
+from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, AuditEvent, Notification, Referral, ReferralEvent
 from tests import factories
 from tests.conftest import World
@@ -20,7 +33,7 @@ LONDON = datetime.timezone(datetime.timedelta(0))  # November: London is on GMT
 
 def _draft(world: World, dsl: Any, **extra: Any) -> Referral:
     child = factories.ChildFactory.create(created_by_agency=world.riverside)
-    return services.referral_create(
+    return referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -43,7 +56,7 @@ def _actions(referral: Referral) -> list[str]:
 def test_submit_routes_to_the_front_door_and_starts_the_clocks(
     world: World, dsl: Any, social_worker: Any
 ) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral = referral_submit(referral=_draft(world, dsl), user=dsl)
     referral.refresh_from_db()
     assert referral.status == Referral.Status.SUBMITTED
     assert referral.team == world.front_door
@@ -62,15 +75,15 @@ def test_submit_routes_to_the_front_door_and_starts_the_clocks(
 def test_immediate_risk_out_of_hours_goes_to_the_emergency_duty_team(
     world: World, dsl: Any
 ) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl, urgency="immediate"), user=dsl)
+    referral = referral_submit(referral=_draft(world, dsl, urgency="immediate"), user=dsl)
     assert referral.team == world.edt
     assert referral.acknowledge_due_at == timezone.now() + datetime.timedelta(hours=1)
 
 
 def test_submitting_twice_is_refused_and_changes_nothing(world: World, dsl: Any) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral = referral_submit(referral=_draft(world, dsl), user=dsl)
     with pytest.raises(ApplicationError) as error:
-        services.referral_submit(referral=referral, user=dsl)
+        referral_submit(referral=referral, user=dsl)
     assert error.value.message == errors.REFERRAL_NOT_DRAFT
     assert _actions(referral) == [AuditAction.CREATE, AuditAction.SUBMIT]
 
@@ -78,7 +91,7 @@ def test_submitting_twice_is_refused_and_changes_nothing(world: World, dsl: Any)
 def test_a_teacher_cannot_refer(world: World, teacher: Any) -> None:
     child = factories.ChildFactory.create(created_by_agency=world.riverside)
     with pytest.raises(ApplicationError) as error:
-        services.referral_create(
+        referral_create(
             user=teacher,
             agency=world.riverside,
             child=child,
@@ -91,14 +104,14 @@ def test_a_teacher_cannot_refer(world: World, teacher: Any) -> None:
 
 
 def test_the_whole_journey_to_a_decision(world: World, dsl: Any, social_worker: Any) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl), user=dsl)
-    services.referral_claim(referral=referral, user=social_worker)
-    services.referral_acknowledge(referral=referral, user=social_worker)
-    services.referral_request_information(
+    referral = referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral_claim(referral=referral, user=social_worker)
+    referral_acknowledge(referral=referral, user=social_worker)
+    referral_request_information(
         referral=referral, user=social_worker, message="Who lives at home?"
     )
-    services.referral_provide_information(referral=referral, user=dsl, message="Mum and Dad.")
-    services.referral_decide(
+    referral_provide_information(referral=referral, user=dsl, message="Mum and Dad.")
+    referral_decide(
         referral=referral,
         user=social_worker,
         outcome="s17",
@@ -133,10 +146,10 @@ def test_the_whole_journey_to_a_decision(world: World, dsl: Any, social_worker: 
 def test_a_second_claim_gets_a_clear_message(
     world: World, dsl: Any, social_worker: Any, team_manager: Any
 ) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl), user=dsl)
-    services.referral_claim(referral=referral, user=social_worker)
+    referral = referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral_claim(referral=referral, user=social_worker)
     with pytest.raises(ApplicationError) as error:
-        services.referral_claim(referral=referral, user=team_manager)
+        referral_claim(referral=referral, user=team_manager)
     assert error.value.message == errors.REFERRAL_ALREADY_CLAIMED
     referral.refresh_from_db()
     assert referral.owner == social_worker
@@ -145,32 +158,32 @@ def test_a_second_claim_gets_a_clear_message(
 def test_another_authoritys_social_worker_cannot_acknowledge(
     world: World, dsl: Any, outsider: Any
 ) -> None:
-    referral = services.referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral = referral_submit(referral=_draft(world, dsl), user=dsl)
     with pytest.raises(ApplicationError) as error:
-        services.referral_acknowledge(referral=referral, user=outsider)
+        referral_acknowledge(referral=referral, user=outsider)
     assert error.value.code == "permission_denied"
     referral.refresh_from_db()
     assert referral.status == Referral.Status.SUBMITTED
 
 
 def test_withdraw_only_before_acknowledgement(world: World, dsl: Any, social_worker: Any) -> None:
-    first = services.referral_submit(referral=_draft(world, dsl), user=dsl)
-    services.referral_withdraw(referral=first, user=dsl, reason="Sent in error")
+    first = referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral_withdraw(referral=first, user=dsl, reason="Sent in error")
     first.refresh_from_db()
     assert (first.status, first.next_escalation_at) == (Referral.Status.WITHDRAWN, None)
 
-    second = services.referral_submit(referral=_draft(world, dsl), user=dsl)
-    services.referral_acknowledge(referral=second, user=social_worker)
+    second = referral_submit(referral=_draft(world, dsl), user=dsl)
+    referral_acknowledge(referral=second, user=social_worker)
     with pytest.raises(ApplicationError) as error:
-        services.referral_withdraw(referral=second, user=dsl, reason="Changed my mind")
+        referral_withdraw(referral=second, user=dsl, reason="Changed my mind")
     assert error.value.message == errors.REFERRAL_NOT_WITHDRAWABLE
 
 
 def test_transfer_gives_the_other_authority_a_fresh_referral(
     world: World, dsl: Any, team_manager: Any
 ) -> None:
-    original = services.referral_submit(referral=_draft(world, dsl), user=dsl)
-    successor = services.referral_transfer(
+    original = referral_submit(referral=_draft(world, dsl), user=dsl)
+    successor = referral_transfer(
         referral=original, user=team_manager, to_authority=world.southvale, reason="Moved"
     )
     original.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from referrals.models import Notification
-from referrals.tasks import notifications_relay_task
+from referrals.outbox.tasks import notifications_relay_task
 from tests import factories
 from tests.conftest import WorkerProcess, wait_for
 

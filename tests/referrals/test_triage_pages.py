@@ -14,7 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from referrals import services
+from referrals.casework.queue import QUEUE_PAGE_SIZE
+from referrals.casework.triage import referral_note_add
 from referrals.models import (
     AuditAction,
     AuditEvent,
@@ -25,7 +26,6 @@ from referrals.models import (
     ReferralEvent,
     Share,
 )
-from referrals.selectors_triage import QUEUE_PAGE_SIZE
 from tests import factories
 from tests.conftest import World, signed_in
 
@@ -417,7 +417,7 @@ def test_a_share_is_granted_with_a_reason_and_an_end_date_and_can_be_stopped(
     client: Client, world: World, dsl: Any, team_manager: Any, partner: Any
 ) -> None:
     referral = _received(world, dsl, status="acknowledged")
-    services.referral_note_add(referral=referral, user=team_manager, text="TEAM-ONLY")
+    referral_note_add(referral=referral, user=team_manager, text="TEAM-ONLY")
     manager = signed_in(client, team_manager)
     url = f"/referrals/{referral.pk}/share/"
     assert manager.get(url).status_code == 200
@@ -511,7 +511,7 @@ def test_the_child_view_shows_the_authority_every_referral_about_the_child(
 ) -> None:
     child = factories.ChildFactory.create(created_by_agency=world.riverside)
     ours = _received(world, dsl, child=child)
-    services.referral_note_add(referral=ours, user=social_worker, text="Our note")
+    referral_note_add(referral=ours, user=social_worker, text="Our note")
     theirs = factories.SubmittedReferralFactory.create(
         child=child, referring_agency=world.police, referrer=police_officer, team=world.edt
     )

@@ -9,8 +9,17 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from referrals import errors, services
-from referrals.errors import ApplicationError
+from referrals.casework.sharing import referral_share, shares_expire
+from referrals.casework.triage import (
+    referral_decide,
+    referral_note_add,
+    referral_provide_information,
+    referral_reassign,
+    referral_request_information,
+)
+from referrals.children.chronology import child_chronology_for_user
+from referrals.core import errors
+from referrals.core.errors import ApplicationError
 from referrals.models import (
     AuditAction,
     AuditEvent,
@@ -19,9 +28,8 @@ from referrals.models import (
     ReferralEvent,
     ReferralGroupObjectPermission,
 )
-from referrals.selectors import (
+from referrals.visibility import (
     Audience,
-    child_chronology_for_user,
     child_list_for_user,
     referral_audience,
     referral_list_for_user,
@@ -57,7 +65,7 @@ def _audit(referral: Referral, action: str) -> list[AuditEvent]:
 def test_a_note_is_internal_to_the_team_and_audited(
     referral: Referral, social_worker: Any, dsl: Any
 ) -> None:
-    event = services.referral_note_add(
+    event = referral_note_add(
         referral=referral, user=social_worker, text="Known to the family support team."
     )
     assert (event.kind, event.is_internal, event.actor) == ("note", True, social_worker)
@@ -70,21 +78,21 @@ def test_a_note_is_internal_to_the_team_and_audited(
 def test_only_the_receiving_team_may_add_notes(referral: Referral, dsl: Any, outsider: Any) -> None:
     for person in (dsl, outsider):
         with pytest.raises(ApplicationError) as refused:
-            services.referral_note_add(referral=referral, user=person, text="A note")
+            referral_note_add(referral=referral, user=person, text="A note")
         assert refused.value.message == errors.REFERRAL_NOT_RECEIVED
     assert not ReferralEvent.objects.filter(kind="note").exists()
 
 
 def test_a_blank_note_is_refused(referral: Referral, social_worker: Any) -> None:
     with pytest.raises(ApplicationError) as refused:
-        services.referral_note_add(referral=referral, user=social_worker, text="  ")
+        referral_note_add(referral=referral, user=social_worker, text="  ")
     assert refused.value.message == errors.NOTE_REQUIRED
 
 
 def test_a_manager_reassigns_with_an_audit_row_a_timeline_event_and_a_notification(
     referral: Referral, team_manager: Any, social_worker: Any
 ) -> None:
-    services.referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
+    referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
     referral.refresh_from_db()
     assert referral.owner == social_worker
     [audit] = _audit(referral, AuditAction.REASSIGN)
@@ -104,7 +112,7 @@ def test_a_social_worker_may_not_reassign(
     referral: Referral, social_worker: Any, team_manager: Any
 ) -> None:
     with pytest.raises(ApplicationError) as refused:
-        services.referral_reassign(referral=referral, user=social_worker, to_user=team_manager)
+        referral_reassign(referral=referral, user=social_worker, to_user=team_manager)
     assert refused.value.message == errors.PERMISSION_DENIED
     assert not _audit(referral, AuditAction.REASSIGN)
 
@@ -113,31 +121,31 @@ def test_a_referral_is_reassigned_only_within_its_team(
     referral: Referral, team_manager: Any, outsider: Any, social_worker: Any
 ) -> None:
     with pytest.raises(ApplicationError) as refused:
-        services.referral_reassign(referral=referral, user=team_manager, to_user=outsider)
+        referral_reassign(referral=referral, user=team_manager, to_user=outsider)
     assert refused.value.message == errors.REFERRAL_REASSIGN_NOT_TEAM_MEMBER
-    services.referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
+    referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
     with pytest.raises(ApplicationError) as again:
-        services.referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
+        referral_reassign(referral=referral, user=team_manager, to_user=social_worker)
     assert again.value.message == errors.REFERRAL_REASSIGN_SAME_OWNER
 
 
 def test_only_the_referrer_side_may_answer_a_question(
     referral: Referral, social_worker: Any, dsl: Any, other_school_dsl: Any
 ) -> None:
-    services.referral_request_information(
+    referral_request_information(
         referral=referral, user=social_worker, message="Who lives at home?"
     )
     for person in (social_worker, other_school_dsl):
         with pytest.raises(ApplicationError) as refused:
-            services.referral_provide_information(referral=referral, user=person, message="Nobody.")
+            referral_provide_information(referral=referral, user=person, message="Nobody.")
         assert refused.value.message == errors.REFERRAL_NOT_REFERRER
-    services.referral_provide_information(referral=referral, user=dsl, message="Mum and Dad.")
+    referral_provide_information(referral=referral, user=dsl, message="Mum and Dad.")
     referral.refresh_from_db()
     assert referral.status == Referral.Status.INFORMATION_RECEIVED
 
 
 def _share(referral: Referral, world: World, manager: Any, days: float) -> Any:
-    return services.referral_share(
+    return referral_share(
         referral=referral,
         user=manager,
         agency=world.health,
@@ -165,8 +173,8 @@ def test_expired_shares_are_revoked_with_an_audit_row(
     other = factories.AcknowledgedReferralFactory.create(team=world.front_door)
     lasting = _share(other, world, team_manager, days=30)
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3)):
-        assert services.shares_expire() == 1
-        assert services.shares_expire() == 0
+        assert shares_expire() == 1
+        assert shares_expire() == 0
     expiring.refresh_from_db()
     lasting.refresh_from_db()
     assert expiring.revoked_at is not None
@@ -181,8 +189,8 @@ def test_expired_shares_are_revoked_with_an_audit_row(
 def test_a_partner_never_sees_the_teams_notes_the_rationale_or_the_feedback_text(
     referral: Referral, world: World, team_manager: Any, partner: Any, social_worker: Any
 ) -> None:
-    services.referral_note_add(referral=referral, user=social_worker, text="NOTE-TEXT")
-    services.referral_decide(
+    referral_note_add(referral=referral, user=social_worker, text="NOTE-TEXT")
+    referral_decide(
         referral=referral,
         user=social_worker,
         outcome="s47",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from referrals.validators import nhs_number_is_valid, upn_check_letter, upn_is_valid
+from referrals.core.validators import nhs_number_is_valid, upn_check_letter, upn_is_valid
 
 
 @pytest.mark.parametrize("value", ["9434765919", "943 476 5919", "4010232137"])

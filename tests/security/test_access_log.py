@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from referrals import services
+from referrals.casework.referrals import referral_create, referral_submit
 from referrals.models import Referral
 from tests import factories
 from tests.conftest import signed_in
@@ -14,7 +14,7 @@ from tests.conftest import signed_in
 
 def _referral(world: Any, dsl: Any) -> Referral:
     child = factories.ChildFactory.create(created_by_agency=world.riverside)
-    referral = services.referral_create(
+    referral = referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -23,7 +23,7 @@ def _referral(world: Any, dsl: Any) -> Referral:
         reason="Bruising.",
         consent=Referral.Consent.GIVEN,
     )
-    return services.referral_submit(referral=referral, user=dsl)
+    return referral_submit(referral=referral, user=dsl)
 
 
 def test_a_dsl_sees_who_read_the_referral_and_who_was_refused(

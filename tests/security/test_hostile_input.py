@@ -9,9 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from referrals import services
+from referrals.casework.partners import api_client_create
+from referrals.casework.referrals import referral_create, referral_submit
+from referrals.casework.triage import referral_acknowledge, referral_note_add
 from referrals.models import Child, Draft, Referral
-from referrals.services_partners import api_client_create
 from tests import factories
 from tests.conftest import signed_in
 from tests.referrals.api.conftest import ApiClient, issue_token
@@ -99,7 +100,7 @@ def test_markup_in_every_free_text_field_comes_back_escaped(
         actions_taken=SCRIPT,
         review_rationale=SCRIPT,
     )
-    referral = services.referral_create(
+    referral = referral_create(
         user=dsl,
         agency=world.riverside,
         child=child,
@@ -109,9 +110,9 @@ def test_markup_in_every_free_text_field_comes_back_escaped(
         consent=Referral.Consent.GIVEN,
         desired_outcome=SCRIPT,
     )
-    services.referral_submit(referral=referral, user=dsl)
-    services.referral_acknowledge(referral=referral, user=social_worker)
-    services.referral_note_add(referral=referral, user=social_worker, text=SCRIPT)
+    referral_submit(referral=referral, user=dsl)
+    referral_acknowledge(referral=referral, user=social_worker)
+    referral_note_add(referral=referral, user=social_worker, text=SCRIPT)
     signed_in(client, social_worker)
     for path in (
         f"/referrals/{referral.pk}/",

@@ -15,9 +15,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from referrals.casework.partners import api_client_create
+from referrals.clocks.tasks import referral_escalations_sweep_task
 from referrals.models import Referral
-from referrals.services_partners import api_client_create
-from referrals.tasks import notifications_relay_task, referral_escalations_sweep_task
+from referrals.outbox.tasks import notifications_relay_task
 from safeguarding.logging import JsonFormatter, RequestIdFilter
 from tests.conftest import signed_in
 from tests.referrals.api.conftest import ApiClient, issue_token

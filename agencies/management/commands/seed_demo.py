@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.models import get_application_model
 
 from agencies.models import (
     Agency,
@@ -26,10 +27,28 @@ from agencies.models import (
     TeamKind,
     User,
 )
-from referrals import services
-from referrals.choices import CinCategory, Factor, Urgency
-from referrals.clock import WorkingCalendar
+from referrals.casework.partners import api_client_create
+from referrals.casework.referrals import (
+    referral_create,
+    referral_submit,
+    referral_transfer,
+    referral_withdraw,
+)
+from referrals.casework.sharing import agency_group, referral_share
+from referrals.casework.triage import (
+    referral_acknowledge,
+    referral_close,
+    referral_decide,
+    referral_provide_information,
+    referral_request_information,
+)
+from referrals.children.household import household_member_add
+from referrals.children.services import child_create
+from referrals.clocks.calendar import WorkingCalendar
+from referrals.concerns.services import concern_create, concern_review
+from referrals.core.choices import CinCategory, Factor, Urgency
 from referrals.models import Child, Concern, Decision, Referral
+from referrals.patterns.services import concern_share_with_authority
 
 DEMO_USERS: list[tuple[str, str, str, str, str, str | None]] = [
     # email, first, last, agency, role, team
@@ -146,7 +165,7 @@ class Command(BaseCommand):
             agency, _ = Agency.objects.get_or_create(
                 local_authority=authority, name=name, defaults={"kind": kind, **extra}
             )
-            services.agency_group(agency)
+            agency_group(agency)
             agencies[name] = agency
         csc_north = agencies["Northshire Children's Services"]
         front_door, _ = Team.objects.get_or_create(
@@ -194,9 +213,6 @@ class Command(BaseCommand):
 
     def _api_clients(self, agencies: dict[str, Agency]) -> None:
         """OAuth2 client-credentials applications for two agencies' systems (see README)."""
-        from oauth2_provider.models import get_application_model
-
-        from referrals.services_partners import api_client_create
 
         for agency_name, client_id in DEMO_API_CLIENTS:
             if not get_application_model().objects.filter(client_id=client_id).exists():
@@ -227,7 +243,7 @@ class Command(BaseCommand):
         def child(
             agency: Agency, user: User, first: str, last: str, born: str, **extra: Any
         ) -> Child:
-            return services.child_create(
+            return child_create(
                 user=user,
                 agency=agency,
                 first_name=first,
@@ -237,7 +253,7 @@ class Command(BaseCommand):
             )
 
         def concern(agency: Agency, user: User, kid: Child, what: str, **extra: Any) -> Concern:
-            return services.concern_create(
+            return concern_create(
                 user=user,
                 agency=agency,
                 child=kid,
@@ -255,7 +271,7 @@ class Command(BaseCommand):
             concerns: tuple[Concern, ...] = (),
             received_at: datetime.datetime | None = None,
         ) -> Referral:
-            draft = services.referral_create(
+            draft = referral_create(
                 user=user,
                 agency=agency,
                 child=kid,
@@ -266,7 +282,7 @@ class Command(BaseCommand):
                 desired_outcome="An assessment of the family's needs.",
                 consent=Referral.Consent.GIVEN,
             )
-            return services.referral_submit(referral=draft, user=user, received_at=received_at)
+            return referral_submit(referral=draft, user=user, received_at=received_at)
 
         amy = child(
             riverside,
@@ -301,7 +317,7 @@ class Command(BaseCommand):
         )
         # Concerns the DSL reviewed: one monitored, one referred.
         watched = concern(riverside, teacher, ben, "Ben seemed withdrawn after the weekend.")
-        services.concern_review(
+        concern_review(
             concern=watched,
             user=dsl,
             outcome=Concern.Outcome.MONITOR,
@@ -315,7 +331,7 @@ class Command(BaseCommand):
             categories=[CinCategory.NEGLECT],
             childs_words="There's never anything to eat.",
         )
-        services.concern_review(
+        concern_review(
             concern=referred,
             user=dsl,
             outcome=Concern.Outcome.REFER,
@@ -323,7 +339,7 @@ class Command(BaseCommand):
         )
 
         # A draft the DSL has not sent yet.
-        services.referral_create(
+        referral_create(
             user=dsl,
             agency=riverside,
             child=eve,
@@ -345,25 +361,25 @@ class Command(BaseCommand):
         referral(police, officer, cara, urgency=Urgency.IMMEDIATE, received_at=received)
         # Acknowledged and owned by the social worker.
         acked = referral(hillview, hill_dsl, dan, urgency=Urgency.URGENT)
-        services.referral_acknowledge(referral=acked, user=sw)
+        referral_acknowledge(referral=acked, user=sw)
         # Information requested, and one where it was answered.
         asked = referral(riverside, dsl, finn)
-        services.referral_acknowledge(referral=asked, user=sw)
-        services.referral_request_information(
+        referral_acknowledge(referral=asked, user=sw)
+        referral_request_information(
             referral=asked, user=sw, message="Have the parents been told about the referral?"
         )
         answered = referral(riverside, dsl, gus)
-        services.referral_acknowledge(referral=answered, user=sw)
-        services.referral_request_information(
+        referral_acknowledge(referral=answered, user=sw)
+        referral_request_information(
             referral=answered, user=sw, message="Who else lives at the address?"
         )
-        services.referral_provide_information(
+        referral_provide_information(
             referral=answered, user=dsl, message="Mother, her partner and a baby brother."
         )
         # Decided, with feedback to the school, and shared with health for a strategy meeting.
         decided = referral(hillview, hill_dsl, hana, urgency=Urgency.URGENT)
-        services.referral_acknowledge(referral=decided, user=manager)
-        services.referral_decide(
+        referral_acknowledge(referral=decided, user=manager)
+        referral_decide(
             referral=decided,
             user=manager,
             outcome=Decision.Outcome.SECTION_47,
@@ -372,7 +388,7 @@ class Command(BaseCommand):
             category=CinCategory.PHYSICAL,
             factors=[Factor.DOMESTIC_ABUSE],
         )
-        services.referral_share(
+        referral_share(
             referral=decided,
             user=manager,
             agency=health,
@@ -381,23 +397,23 @@ class Command(BaseCommand):
         )
         # Decided and closed.
         closed = referral(riverside, dsl, ivy)
-        services.referral_acknowledge(referral=closed, user=sw)
-        services.referral_decide(
+        referral_acknowledge(referral=closed, user=sw)
+        referral_decide(
             referral=closed,
             user=sw,
             outcome=Decision.Outcome.NO_FURTHER_ACTION,
             rationale="Already known to early help, who are working with the family.",
             feedback="No further action by children's social care; early help remain involved.",
         )
-        services.referral_close(referral=closed, user=sw)
+        referral_close(referral=closed, user=sw)
         # Withdrawn by the referrer before acknowledgement.
         withdrawn = referral(riverside, dsl, amy)
-        services.referral_withdraw(
+        referral_withdraw(
             referral=withdrawn, user=dsl, reason="Sent in error: the concern is still under review."
         )
         # Transferred: the family moved to Southvale.
         moved = referral(hillview, hill_dsl, jay)
-        services.referral_transfer(
+        referral_transfer(
             referral=moved,
             user=manager,
             to_authority=kim.local_authority,
@@ -410,8 +426,6 @@ class Command(BaseCommand):
     def _joined_up(self, agencies: dict[str, Agency], users: dict[str, User], now: Any) -> None:
         """Issue 9: one child known to three agencies by two records, whose low-level concerns
         add up to a pattern in the Front Door's queue; a likely duplicate; an adult at home."""
-        from referrals.services_household import household_member_add
-        from referrals.services_patterns import concern_share_with_authority
 
         riverside = agencies["Riverside Primary School"]
         police = agencies["Northshire Police"]
@@ -419,7 +433,7 @@ class Command(BaseCommand):
         dsl = users["dsl@riverside.example"]
         officer = users["officer@police.example"]
         nurse = users["nurse@health.example"]
-        school_record = services.child_create(
+        school_record = child_create(
             user=dsl,
             agency=riverside,
             first_name="Jayden",
@@ -428,7 +442,7 @@ class Command(BaseCommand):
             address="4 Quarry Row\nNorthtown",
             postcode="NS2 7QR",
         )
-        police_record = services.child_create(
+        police_record = child_create(
             user=officer,
             agency=police,
             first_name="Jaden",
@@ -437,7 +451,7 @@ class Command(BaseCommand):
             address="4 Quarry Row",
             postcode="NS2 7QR",
         )
-        services.child_create(
+        child_create(
             user=officer,
             agency=police,
             first_name="Skye",
@@ -451,7 +465,7 @@ class Command(BaseCommand):
             (health, nurse, school_record, 20, "Weight has dropped since the last check."),
             (police, officer, police_record, 5, "Attended a domestic incident; Jaden was present."),
         ):
-            concern = services.concern_create(
+            concern = concern_create(
                 user=user,
                 agency=agency,
                 child=kid,

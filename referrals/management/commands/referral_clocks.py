@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from referrals.audit import audit_record_many
-from referrals.clock import LONDON
-from referrals.escalation import referral_clocks_report
+from referrals.clocks.calendar import LONDON
+from referrals.clocks.report import referral_clocks_report
 from referrals.models import AuditAction, Referral
 
 

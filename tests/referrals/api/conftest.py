@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from referrals.services_partners import api_client_create
+from referrals.casework.partners import api_client_create
 from tests.conftest import World
 
 

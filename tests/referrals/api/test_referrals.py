@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from referrals import services
+from referrals.casework.sharing import referral_share
+from referrals.casework.triage import referral_decide
 from referrals.models import AuditAction, AuditEvent, Referral
 from tests import factories
 from tests.conftest import World
@@ -205,14 +206,14 @@ def test_partners_get_what_the_pages_show_them_and_no_more(
         child__created_by_agency=world.riverside,
         team=world.front_door,
     )
-    services.referral_decide(
+    referral_decide(
         referral=referral,
         user=team_manager,
         outcome="s47",
         rationale="Internal reasoning",
         feedback="Strategy discussion today.",
     )
-    services.referral_share(
+    referral_share(
         referral=referral,
         user=team_manager,
         agency=world.health,

@@ -16,10 +16,11 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import serializers
 
-from referrals import services
 from referrals.api.serializers import ReferralSerializer
+from referrals.casework.sharing import referral_share
+from referrals.casework.triage import referral_decide
 from referrals.models import Referral
-from referrals.selectors import Audience, referral_audience
+from referrals.visibility import Audience, referral_audience
 from tests import factories
 from tests.conftest import World
 from tests.referrals.api.conftest import ApiClient
@@ -65,14 +66,14 @@ def referrals(world: World, dsl: Any, team_manager: Any) -> list[Referral]:
         decision_due_at=SUMMER + datetime.timedelta(days=2),
         escalation_level=2,
     )
-    services.referral_decide(
+    referral_decide(
         referral=decided,
         user=team_manager,
         outcome="s47",
         rationale="Internal reasoning",
         feedback="Strategy discussion today.",
     )
-    services.referral_share(
+    referral_share(
         referral=decided,
         user=team_manager,
         agency=world.health,

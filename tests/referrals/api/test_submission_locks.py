@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from referrals.models import AuditAction, AuditEvent, Child, Referral
-from referrals.services_patterns import child_group
+from referrals.patterns.services import child_group_locked
 from tests.conftest import World
 from tests.referrals.api.conftest import ApiClient
 from tests.referrals.api.test_referrals import NEW_REFERRAL
@@ -66,7 +66,7 @@ def test_pattern_rules_lock_the_child_and_not_its_authority(world: World) -> Non
         )
     )
     with CaptureQueriesContext(connection) as captured:
-        child_group(child)
+        child_group_locked(child)
     locking = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
     assert locking
     assert all(sql.endswith('FOR UPDATE OF "referrals_child"') for sql in locking), locking

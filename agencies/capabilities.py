@@ -1,0 +1,122 @@
+"""Roles give capabilities through Django groups and model permissions.
+
+Each role has a group named ``role:<role>`` holding its model permissions, kept in step with
+ROLE_PERMISSIONS after every migrate. A capability is held *in an agency*: being a social
+worker in Northshire gives nothing in Southvale. Object visibility never comes from here; it
+comes from the selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.functions import Concat
+
+from agencies.models import Agency, Membership, Role, User
+from referrals.core import errors
+from referrals.core.errors import ensure
+
+ROLE_GROUP_PREFIX = "role:"
+
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.STAFF: ("referrals.add_concern",),
+    Role.DSL: (
+        "referrals.add_concern",
+        "referrals.review_concern",
+        "referrals.add_referral",
+    ),
+    Role.DEPUTY_DSL: (
+        "referrals.add_concern",
+        "referrals.review_concern",
+        "referrals.add_referral",
+    ),
+    Role.SOCIAL_WORKER: (
+        "referrals.add_concern",
+        "referrals.acknowledge_referral",
+        "referrals.decide_referral",
+        "referrals.share_referral",
+        "referrals.transfer_referral",
+        "referrals.merge_child",
+    ),
+    Role.TEAM_MANAGER: (
+        "referrals.add_concern",
+        "referrals.acknowledge_referral",
+        "referrals.decide_referral",
+        "referrals.share_referral",
+        "referrals.transfer_referral",
+        "referrals.reassign_referral",
+        "referrals.merge_child",
+        "referrals.unmerge_child",
+    ),
+    Role.SERVICE_MANAGER: (
+        "referrals.decide_referral",
+        "referrals.share_referral",
+        "referrals.transfer_referral",
+        "referrals.reassign_referral",
+        "referrals.merge_child",
+        "referrals.unmerge_child",
+    ),
+    Role.PARTNER_VIEWER: (),
+    Role.AGENCY_ADMIN: (),
+    Role.AGENCY_SYSTEM: ("referrals.add_referral",),
+}
+
+
+def role_group_name(role: str) -> str:
+    return f"{ROLE_GROUP_PREFIX}{role}"
+
+
+def roles_sync(**_: Any) -> None:
+    """Create or update one group per role with exactly its permissions (post_migrate)."""
+    for role, perm_names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role_group_name(role))
+        perms = []
+        for name in perm_names:
+            app_label, codename = name.split(".")
+            perms.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(perms)
+
+
+def user_has_capability(*, user: User, capability: str, agency: Agency | None = None) -> bool:
+    """Whether any of the user's roles (in `agency`, when given) grants the permission."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    app_label, codename = capability.split(".")
+    role_grants = Group.objects.filter(
+        name=OuterRef("role_group"),
+        permissions__codename=codename,
+        permissions__content_type__app_label=app_label,
+    )
+    memberships = Membership.objects.filter(user=user, agency__is_active=True)
+    if agency is not None:
+        memberships = memberships.filter(agency=agency)
+    return (
+        memberships.annotate(role_group=Concat(Value(ROLE_GROUP_PREFIX), "role"))
+        .filter(Exists(role_grants))
+        .exists()
+    )
+
+
+def agencies_with_capability(*, user: User, capability: str) -> list[Agency]:
+    """The agencies in which the person holds the capability, by name."""
+    ids = {
+        m.agency_id
+        for m in Membership.objects.filter(user=user, agency__is_active=True).select_related(
+            "agency"
+        )
+        if user_has_capability(user=user, capability=capability, agency=m.agency)
+    }
+    return list(Agency.objects.filter(pk__in=ids).order_by("name"))
+
+
+def require_capability(*, user: User, capability: str, agency: Agency | None) -> None:
+    """Refuse (ApplicationError, "permission_denied") unless the role grants it in `agency`."""
+    ensure(
+        user_has_capability(user=user, capability=capability, agency=agency),
+        errors.PERMISSION_DENIED,
+        code="permission_denied",
+    )

@@ -1,0 +1,279 @@
+"""Reads for the front door's working day: the triage queue, the team's workload, managers' reach.
+
+Everything here starts from `referral_list_for_user`, so the queue can never show a referral
+the person may not open.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
+
+from agencies.capabilities import agencies_with_capability
+from agencies.models import TEAM_ROLES, AgencyKind, Membership, Team, User
+from referrals.clocks.running import overdue_q
+from referrals.core import states
+from referrals.core.choices import CinCategory, Urgency
+from referrals.models import Concern, Referral
+from referrals.visibility import referral_list_for_user, scope_for_user
+
+QUEUE_PAGE_SIZE = 50
+# What a queue row shows (and its cursor and the audit read), and nothing else: a page of
+# referrals with every column of six tables cost more to load than to find.
+QUEUE_ROW_FIELDS = (
+    "kind",
+    "child__first_name",
+    "child__last_name",
+    "referring_agency__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__email",
+    "urgency",
+    "urgency_rank",
+    "status",
+    "submitted_at",
+    "acknowledge_due_at",
+    "decision_due_at",
+    "escalation_level",
+)
+# The statuses the queue's status filter offers; no status means every open one.
+QUEUE_STATUSES = states.IN_QUEUE
+
+
+class Ownership:
+    ANYONE = ""
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""
+    urgency: str = ""
+    category: str = ""
+    overdue: bool = False
+    owner: str = Ownership.ANYONE
+    team: int | None = None
+
+    @classmethod
+    def from_query(cls, query: Any) -> QueueFilters:
+        """Filters from the page's query string; anything unknown is ignored, never an error."""
+        status = query.get("status", "")
+        urgency = query.get("urgency", "")
+        category = query.get("category", "")
+        owner = query.get("owner", "")
+        team = query.get("team", "")
+        return cls(
+            status=status if status in QUEUE_STATUSES else "",
+            urgency=urgency if urgency in Urgency.values else "",
+            category=category if category in CinCategory.values else "",
+            overdue=query.get("overdue") == "1",
+            owner=owner if owner in (Ownership.MINE, Ownership.UNASSIGNED) else "",
+            team=int(team) if team.isdigit() else None,
+        )
+
+    def query(self) -> dict[str, str]:
+        """The filters as query-string values (for links that keep them)."""
+        values = {
+            "status": self.status,
+            "urgency": self.urgency,
+            "category": self.category,
+            "overdue": "1" if self.overdue else "",
+            "owner": self.owner,
+            "team": str(self.team) if self.team else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    # Each with `pattern_summary` annotated (see referral_queue_for_user).
+    rows: Sequence[Referral]
+    next_cursor: str = ""
+    is_first: bool = True
+    teams: list[Team] = field(default_factory=list)
+
+
+def _cursor_encode(referral: Referral) -> str:
+    due = referral.decision_due_at
+    assert due is not None  # noqa: S101 - every received referral has its clocks
+    micros = int(due.timestamp() * 1_000_000)
+    return f"{referral.urgency_rank}.{micros}.{referral.pk}"
+
+
+def _cursor_decode(cursor: str) -> tuple[int, datetime.datetime, int] | None:
+    """The position after which the next page starts; None for anything malformed."""
+    try:
+        rank, micros, pk = (int(part) for part in cursor.split("."))
+    except ValueError:
+        return None
+    due = datetime.datetime.fromtimestamp(micros / 1_000_000, tz=datetime.UTC)
+    return rank, due, pk
+
+
+def queue_teams_for_user(*, user: User) -> QuerySet[Team]:
+    """The queues the person works: their teams, and for service managers their authority's."""
+    scope = scope_for_user(user)
+    return Team.objects.filter(
+        Q(pk__in=scope.team_ids)
+        | Q(
+            agency__local_authority_id__in=scope.authority_ids,
+            agency__kind=AgencyKind.CHILDRENS_SOCIAL_CARE,
+        )
+    ).select_related("agency")
+
+
+def referral_queue_for_user(
+    *,
+    user: User,
+    filters: QueueFilters,
+    after: str = "",
+    now: datetime.datetime | None = None,
+    page_size: int = QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """One page of the triage queue: immediate risk first, then the earliest deadline."""
+    # Keyset paging on (urgency_rank, decision_due_at, id), the order of the team queue index,
+    # so a page costs the same however long the queue is and nothing counts the whole table.
+    now = now or timezone.now()
+    scope = scope_for_user(user)
+    received = Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids)
+    referrals = referral_list_for_user(user=user).filter(received)
+    if filters.team is not None:
+        referrals = referrals.filter(team_id=filters.team)
+    if filters.status:
+        referrals = referrals.filter(status=filters.status)
+    else:
+        referrals = referrals.filter(states.status_q(states.OPEN))
+    if filters.urgency:
+        referrals = referrals.filter(urgency=filters.urgency)
+    if filters.category:
+        referrals = referrals.filter(category=filters.category)
+    if filters.overdue:
+        referrals = referrals.filter(overdue_q(now))
+    if filters.owner == Ownership.MINE:
+        referrals = referrals.filter(owner=user)
+    elif filters.owner == Ownership.UNASSIGNED:
+        referrals = referrals.filter(owner__isnull=True)
+    position = _cursor_decode(after) if after else None
+    if position is not None:
+        rank, due, pk = position
+        referrals = referrals.filter(
+            Q(urgency_rank__gt=rank)
+            | Q(urgency_rank=rank, decision_due_at__gt=due)
+            | Q(urgency_rank=rank, decision_due_at=due, id__gt=pk)
+        )
+    rows = list(
+        referrals.select_related("child", "referring_agency", "owner")
+        .only(*QUEUE_ROW_FIELDS)
+        # None when no pattern flag marks the referral (a pattern item, or a repeat referral).
+        .annotate(pattern_summary=F("pattern_flag__summary"))
+        .order_by("urgency_rank", "decision_due_at", "id")[: page_size + 1]
+    )
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    # A pattern item lists its contributing concerns: one more query for a page that has any,
+    # whatever its length (only those rows: Django sets up a manager per row it prefetches for).
+    prefetch_related_objects(
+        [row for row in rows if row.kind == Referral.Kind.PATTERN],
+        Prefetch(
+            "concerns",
+            queryset=Concern.objects.select_related("agency").only("observed_at", "agency__name"),
+        ),
+    )
+    return QueuePage(
+        rows=rows,
+        next_cursor=_cursor_encode(rows[-1]) if more else "",
+        is_first=position is None,
+        teams=list(queue_teams_for_user(user=user)),
+    )
+
+
+def manager_teams_for_user(*, user: User) -> list[Team]:
+    """The teams whose queues a manager answers for: where they may reassign."""
+    agencies = agencies_with_capability(user=user, capability="referrals.reassign_referral")
+    if not agencies:
+        return []
+    return list(queue_teams_for_user(user=user).filter(agency__in=agencies).order_by("name"))
+
+
+def referral_list_for_manager(*, user: User) -> QuerySet[Referral]:
+    """The referrals a manager's dashboard counts: those received by the teams they manage."""
+    teams = [team.pk for team in manager_teams_for_user(user=user)]
+    return referral_list_for_user(user=user).filter(team_id__in=teams)
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    person: User | None
+    team: Team
+    open: int
+    overdue: int
+    immediate: int
+
+
+def team_workload_for_user(
+    *, user: User, now: datetime.datetime | None = None
+) -> list[WorkloadRow]:
+    """Open referrals per owner in each team the person manages, the unassigned ones too."""
+    now = now or timezone.now()
+    teams = manager_teams_for_user(user=user)
+    counts: dict[tuple[int, int | None], dict[str, int]] = {
+        (row["team_id"], row["owner_id"]): {
+            "open": row["open"],
+            "overdue": row["overdue"],
+            "immediate": row["immediate"],
+        }
+        for row in referral_list_for_user(user=user)
+        .filter(states.status_q(states.OPEN), team__in=teams)
+        .values("team_id", "owner_id")
+        .annotate(
+            open=Count("id"),
+            overdue=Count("id", filter=overdue_q(now)),
+            immediate=Count("id", filter=Q(urgency=Urgency.IMMEDIATE)),
+        )
+        .order_by()
+    }
+    members: dict[int, list[User]] = {team.pk: [] for team in teams}
+    people: dict[int, User] = {}
+    for membership in Membership.objects.filter(
+        team__in=teams, role__in=TEAM_ROLES, user__is_active=True
+    ).select_related("user"):
+        people[membership.user_id] = membership.user
+        team_id = membership.team_id
+        if team_id is not None and membership.user not in members[team_id]:
+            members[team_id].append(membership.user)
+    # Someone who has left the team may still own referrals: they must show up here.
+    missing = {owner for _team, owner in counts if owner is not None} - set(people)
+    people.update({person.pk: person for person in User.objects.filter(pk__in=missing)})
+    rows: list[WorkloadRow] = []
+    for team in teams:
+        owners = {person.pk for person in members[team.pk]} | {
+            owner for team_id, owner in counts if team_id == team.pk and owner is not None
+        }
+        for owner_id in sorted(owners, key=lambda pk: str(people[pk]).lower()):
+            row: dict[str, int] = counts.get((team.pk, owner_id), {})
+            rows.append(
+                WorkloadRow(
+                    people[owner_id],
+                    team,
+                    row.get("open", 0),
+                    row.get("overdue", 0),
+                    row.get("immediate", 0),
+                )
+            )
+        unassigned: dict[str, int] = counts.get((team.pk, None), {})
+        rows.append(
+            WorkloadRow(
+                None,
+                team,
+                unassigned.get("open", 0),
+                unassigned.get("overdue", 0),
+                unassigned.get("immediate", 0),
+            )
+        )
+    return rows

@@ -1,0 +1,1 @@
+"""One child across agencies: matching, merges, the household, the chronology."""

@@ -1,0 +1,1 @@
+"""The statutory clocks: working calendar, routing, the running clock and the escalation sweep."""

@@ -1,0 +1,463 @@
+"""The escalation sweep: referrals whose statutory clock ran out, told up the ladder exactly once.
+
+Beat only triggers `referral_escalations_sweep`; every deadline lives in a referral column. The
+sweep takes due rows with SELECT ... FOR UPDATE SKIP LOCKED, a batch per transaction, and for
+the batch writes the Escalations, the timeline events, the Notification rows and the audit rows
+(one statement per table, not per referral), and advances each row's `escalation_level` and
+`next_escalation_at`, all in that one transaction. So a sweep killed half-way leaves every row
+either escalated and advanced, or untouched; two sweeps never take the same row; and a service
+that changed the referral first (an acknowledgement) holds the row lock, so the sweep skips it
+and, next time, sees the clock it left."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from agencies.models import (
+    TEAM_ROLES,
+    AgencyKind,
+    LocalAuthority,
+    Role,
+    TeamKind,
+    User,
+)
+from referrals.audit import audit_record_each
+from referrals.clocks.calendar import LONDON, WorkingCalendar, escalation_due_at
+from referrals.clocks.running import running_clock
+from referrals.core import states
+from referrals.core.states import Clock
+from referrals.models import AuditAction, Escalation, Notification, Referral, ReferralEvent
+from referrals.outbox.notices import Notice, notices_for, notifications_write
+from referrals.outbox.recipients import (
+    referral_referrer_recipients,
+    safeguarding_leads_by_agency,
+    team_members,
+)
+
+logger = logging.getLogger(__name__)
+
+SWEEP_ACTOR = "escalation sweep"
+# The task's name, kept from before the packages existed (queued messages, beat schedules).
+SWEEP_TASK = "referrals.tasks.referral_escalations_sweep_task"
+
+ROUTE_TEAM_MANAGERS = "team managers"
+ROUTE_SERVICE_MANAGERS = "service managers"
+ROUTE_TEAM = "team"
+ROUTE_EMERGENCY_DUTY_TEAM = "emergency duty team"
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """Who is told at one rung: by email and in the app, and in the app only."""
+
+    route: str
+    alerted: tuple[User, ...]
+    in_app_only: tuple[User, ...]
+    out_of_hours: bool
+
+
+def _users(queryset: QuerySet[User]) -> tuple[User, ...]:
+    return tuple(queryset.filter(is_active=True).distinct().order_by("id"))
+
+
+class _People:
+    """The ladder's rungs for one sweep, each read once per team, authority or agency."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], tuple[User, ...]] = {}
+
+    def _get(self, key: tuple[str, int], query: Callable[[], QuerySet[User]]) -> tuple[User, ...]:
+        # The query is only built on a miss: building one costs more than reading the cache.
+        if key not in self._cache:
+            self._cache[key] = _users(query())
+        return self._cache[key]
+
+    def team_managers(self, team_id: int) -> tuple[User, ...]:
+        return self._get(
+            ("team_managers", team_id),
+            lambda: User.objects.filter(
+                memberships__team_id=team_id, memberships__role=Role.TEAM_MANAGER
+            ),
+        )
+
+    def team(self, team_id: int) -> tuple[User, ...]:
+        return self._get(
+            ("team", team_id),
+            lambda: team_members(team_id=team_id),
+        )
+
+    def service_managers(self, authority_id: int) -> tuple[User, ...]:
+        return self._get(
+            ("service_managers", authority_id),
+            lambda: User.objects.filter(
+                memberships__role=Role.SERVICE_MANAGER,
+                memberships__agency__kind=AgencyKind.CHILDRENS_SOCIAL_CARE,
+                memberships__agency__local_authority_id=authority_id,
+            ),
+        )
+
+    def emergency_duty(self, authority_id: int) -> tuple[User, ...]:
+        return self._get(
+            ("emergency_duty", authority_id),
+            lambda: User.objects.filter(
+                memberships__team__kind=TeamKind.EMERGENCY_DUTY,
+                memberships__team__agency__local_authority_id=authority_id,
+                memberships__role__in=TEAM_ROLES,
+            ),
+        )
+
+    def load_leads(self, agency_ids: set[int]) -> None:
+        """Read the safeguarding leads of all these agencies not read yet, in one query."""
+        missing = {pk for pk in agency_ids if ("leads", pk) not in self._cache}
+        if missing:
+            for pk, leads in safeguarding_leads_by_agency(missing).items():
+                self._cache[("leads", pk)] = tuple(leads)
+
+    def referrer_side(self, referral: Referral) -> list[User]:
+        """The referrer and their agency's leads, the leads read once per agency."""
+        agency_id = referral.referring_agency_id or 0
+        self.load_leads({agency_id})
+        return referral_referrer_recipients(referral, leads=self._cache[("leads", agency_id)])
+
+
+def _ladder(referral: Referral, level: int, *, out_of_hours: bool, people: _People) -> Ladder:
+    """Level 1 the team's managers, level 2 the service managers; out of hours the EDT."""
+    team_id = referral.team_id or 0  # every submitted referral has a team (a constraint)
+    rungs = [
+        (ROUTE_TEAM_MANAGERS, people.team_managers(team_id)),
+        (ROUTE_SERVICE_MANAGERS, people.service_managers(referral.local_authority_id)),
+    ]
+    if level >= 2:
+        rungs.reverse()
+    # Nobody on the rung (a team without a manager) must not mean nobody is told.
+    rungs.append((ROUTE_TEAM, people.team(team_id)))
+    route, managers = next(((r, p) for r, p in rungs if p), rungs[0])
+    if out_of_hours:
+        duty = people.emergency_duty(referral.local_authority_id)
+        if duty:
+            # The managers are off duty: it waits in their app; the EDT is alerted now.
+            return Ladder(
+                route=ROUTE_EMERGENCY_DUTY_TEAM,
+                alerted=duty,
+                in_app_only=tuple(m for m in managers if m not in duty),
+                out_of_hours=True,
+            )
+    return Ladder(route=route, alerted=managers, in_app_only=(), out_of_hours=out_of_hours)
+
+
+def _when(at: datetime.datetime) -> str:
+    return f"{at.astimezone(LONDON):%H:%M on %-d %B %Y}"
+
+
+def _verb(clock: str) -> str:
+    return "acknowledged" if clock == Clock.ACKNOWLEDGE else "decided"
+
+
+def _route_text(ladder: Ladder, referral: Referral) -> str:
+    team = referral.team.name if referral.team else "the receiving team"
+    if ladder.route == ROUTE_EMERGENCY_DUTY_TEAM:
+        return "out of hours, the emergency duty team"
+    if ladder.route == ROUTE_TEAM_MANAGERS:
+        return f"the {team} team managers"
+    if ladder.route == ROUTE_SERVICE_MANAGERS:
+        return "the service managers"
+    return f"the {team} team"
+
+
+@dataclass(frozen=True)
+class _Rung:
+    """One rung of the ladder, due now for a locked referral: what the batch will write."""
+
+    referral: Referral
+    clock: str
+    deadline: datetime.datetime
+    level: int
+    due_at: datetime.datetime
+    ladder: Ladder
+
+
+def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notice]:
+    """Who is told of one escalation, and what: the ladder's people, and at level 1 the referrer."""
+    referral, ladder, deadline, level = rung.referral, rung.ladder, rung.deadline, rung.level
+    authority = referral.local_authority
+    verb = _verb(rung.clock)
+    route = _route_text(ladder, referral)
+    link = f"{settings.SITE_URL}/referrals/{referral.pk}/"
+    subject = f"Escalation: referral #{referral.pk} not {verb} in time"
+    body = (
+        f"Referral #{referral.pk} ({referral.get_urgency_display()}) was due to be {verb} "
+        f"by {_when(deadline)}. It is escalated to you (level {level}: {route}). {link}"
+    )
+    notices = [
+        *notices_for(
+            recipients=ladder.alerted,
+            subject=subject,
+            body=body,
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
+        ),
+        *notices_for(
+            recipients=ladder.in_app_only,
+            subject=subject,
+            body=body,
+            channels=(Notification.Channel.IN_APP,),
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
+        ),
+    ]
+    if level == 1:
+        # The referrer is told once per clock: it passed its deadline, and who now has it.
+        next_rung = escalation_due_at(authority=authority, deadline=deadline, level=2)
+        then = (
+            f" If it is still not {verb} by {_when(next_rung)}, the service managers are told."
+            if next_rung
+            else ""
+        )
+        phones = ", ".join(
+            f"{label} {number}"
+            for label, number in (
+                ("front door", authority.front_door_phone),
+                ("out of hours", authority.out_of_hours_phone),
+            )
+            if number
+        )
+        notices += notices_for(
+            recipients=people.referrer_side(referral),
+            subject="Your referral has passed its deadline",
+            body=(
+                f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "
+                f"{_when(deadline)}. It has been escalated to {route}.{then}"
+                f" If a child is at immediate risk, call {phones + ' or ' if phones else ''}999."
+                f" {link}"
+            ),
+            referral_id=referral.pk,
+            escalation_id=escalation.pk,
+        )
+    return notices
+
+
+def _write(rungs: list[_Rung], *, people: _People) -> None:
+    """Write a batch's rungs, a statement per table: escalations, events, notices, audit."""
+    if not rungs:
+        return
+    escalations = Escalation.objects.bulk_create(
+        [
+            Escalation(referral=r.referral, clock=r.clock, level=r.level, due_at=r.due_at)
+            for r in rungs
+        ]
+    )
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                referral=r.referral,
+                kind=ReferralEvent.Kind.ESCALATED,
+                agency_id=r.referral.team.agency_id if r.referral.team else None,
+                text=(
+                    f"Not {_verb(r.clock)} by the deadline, {_when(r.deadline)}. "
+                    f"Level {r.level}: {_route_text(r.ladder, r.referral)} told."
+                ),
+            )
+            for r in rungs
+        ]
+    )
+    people.load_leads({r.referral.referring_agency_id or 0 for r in rungs if r.level == 1})
+    notifications_write(
+        [
+            notice
+            for rung, escalation in zip(rungs, escalations, strict=True)
+            for notice in _notices(rung, escalation, people)
+        ]
+    )
+    # Last: the audit chain's lock is held from here to the commit, so keep that short.
+    audit_record_each(
+        actor=None,
+        actor_label=SWEEP_ACTOR,
+        action=AuditAction.ESCALATE,
+        records=[
+            (
+                r.referral,
+                {
+                    "clock": r.clock,
+                    "level": r.level,
+                    "route": r.ladder.route,
+                    "out_of_hours": r.ladder.out_of_hours,
+                    "told": sorted({u.pk for u in (*r.ladder.alerted, *r.ladder.in_app_only)}),
+                },
+            )
+            for r in rungs
+        ],
+    )
+
+
+_CLOCKS_UPDATE = """
+    UPDATE referrals_referral AS referral
+    SET escalation_level = clock.escalation_level,
+        next_escalation_at = clock.next_escalation_at,
+        updated_at = %s
+    FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[])
+        AS clock(id, escalation_level, next_escalation_at)
+    WHERE referral.id = clock.id
+"""
+
+
+def _save_clocks(referrals: list[Referral]) -> None:
+    """Store each referral's new level and next escalation time, in one statement."""
+    if not referrals:
+        return
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLOCKS_UPDATE,
+                [
+                    now,
+                    [r.pk for r in referrals],
+                    [r.escalation_level for r in referrals],
+                    [r.next_escalation_at for r in referrals],
+                ],
+            )
+        return
+    for referral in referrals:
+        referral.updated_at = now
+    Referral.objects.bulk_update(
+        referrals, ["escalation_level", "next_escalation_at", "updated_at"]
+    )
+
+
+def _due(now: datetime.datetime) -> QuerySet[Referral]:
+    # The same condition as the partial index referral_escalation_due, so the index serves it.
+    return Referral.objects.filter(
+        states.status_q(states.OPEN), next_escalation_at__lte=now
+    ).order_by("next_escalation_at", "id")
+
+
+# What the sweep reads of a due referral and its team and referrer; nothing else is touched
+# (building a whole referral with four related rows costs more than everything it writes).
+_SWEEP_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "urgency",
+    "acknowledge_due_at",
+    "decision_due_at",
+    "escalation_level",
+    "next_escalation_at",
+    "local_authority_id",
+    "referring_agency_id",
+    "team__name",
+    "team__agency_id",
+    "referrer__is_active",
+    "referrer__is_agency_system",
+)
+
+
+class _Calendars:
+    """Each authority of one sweep and its working calendar, read once."""
+
+    def __init__(self) -> None:
+        self._authorities: dict[int, LocalAuthority] = {}
+        self._calendars: dict[int, WorkingCalendar] = {}
+
+    def authority(self, pk: int) -> LocalAuthority:
+        if pk not in self._authorities:
+            self._authorities[pk] = LocalAuthority.objects.get(pk=pk)
+        return self._authorities[pk]
+
+    def calendar(self, authority: LocalAuthority) -> WorkingCalendar:
+        return self._calendars.setdefault(authority.pk, WorkingCalendar(authority))
+
+
+def _sweep_batch(
+    *,
+    now: datetime.datetime,
+    batch_size: int,
+    people: _People,
+    calendars: _Calendars,
+) -> tuple[int, int]:
+    """Escalate one batch in one transaction; return (rows taken, escalations written)."""
+    with transaction.atomic():
+        due = _due(now).select_related("team", "referrer").only(*_SWEEP_FIELDS)
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        # SQLite has no row locks: there each transaction takes the database's write lock
+        # when it begins (transaction_mode IMMEDIATE), so sweeps and services take turns.
+        referrals = list(due[:batch_size])
+        for referral in referrals:
+            referral.local_authority = calendars.authority(referral.local_authority_id)
+        rungs = [
+            rung
+            for referral in referrals
+            if (rung := _advance(referral, now=now, calendars=calendars, people=people))
+        ]
+        _write(rungs, people=people)
+        _save_clocks(referrals)
+    return len(referrals), len(rungs)
+
+
+def _advance(
+    referral: Referral,
+    *,
+    now: datetime.datetime,
+    calendars: _Calendars,
+    people: _People,
+) -> _Rung | None:
+    """Re-check one locked referral: its rung due now, if any, and its clock moved on."""
+    running = running_clock(referral)
+    if running is None:
+        # No clock runs (a constraint makes this unreachable): stop looking at the row.
+        referral.next_escalation_at = None
+        return None
+    clock, deadline = running
+    authority: LocalAuthority = referral.local_authority
+    level = referral.escalation_level + 1
+    due_at = escalation_due_at(authority=authority, deadline=deadline, level=level)
+    rung = None
+    if due_at is not None and due_at <= now:
+        out_of_hours = not calendars.calendar(authority).is_working_time(now)
+        rung = _Rung(
+            referral=referral,
+            clock=clock,
+            deadline=deadline,
+            level=level,
+            due_at=due_at,
+            ladder=_ladder(referral, level, out_of_hours=out_of_hours, people=people),
+        )
+        referral.escalation_level = level
+        due_at = escalation_due_at(authority=authority, deadline=deadline, level=level + 1)
+    # After the top rung, or when the stored time was stale, the column says what is next.
+    referral.next_escalation_at = due_at
+    return rung
+
+
+def referral_escalations_sweep(
+    *,
+    now: datetime.datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> int:
+    """Escalate every referral whose clock has run out, one rung each; return how many."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.ESCALATION_SWEEP_BATCH_SIZE
+    people = _People()
+    calendars = _Calendars()
+    made = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        taken, written = _sweep_batch(
+            now=now, batch_size=batch_size, people=people, calendars=calendars
+        )
+        made += written
+        batches += 1
+        if taken < batch_size:
+            break
+    if made:
+        logger.info("Escalation sweep: %s escalations in %s batches.", made, batches)
+    return made

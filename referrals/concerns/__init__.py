@@ -1,0 +1,1 @@
+"""Concerns: recording, drafts, attachments and the safeguarding lead's review."""

@@ -1,0 +1,1 @@
+"""The vocabulary: errors, choices, the referral state table, validators, match keys (no models)."""

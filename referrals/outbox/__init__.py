@@ -1,0 +1,1 @@
+"""The outbox: notices written with the change that caused them, and the relay that sends them."""

@@ -1,0 +1,1 @@
+"""Cumulative concerns: sharing a low-level concern with the front door, and pattern flags."""

@@ -1,0 +1,1 @@
+"""The browser: views, forms, template tags and URLs (views call selectors and services only)."""

@@ -1,0 +1,1 @@
+"""GOV.UK-styled forms, one module per area."""

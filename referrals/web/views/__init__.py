@@ -1,0 +1,1 @@
+"""Pages, one module per area; each view reads through selectors and writes through services."""

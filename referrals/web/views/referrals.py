@@ -1,0 +1,253 @@
+"""Pages for making a referral (with a check-your-answers step) and the referrer's own list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+
+from agencies.models import Agency
+from referrals.audit import audit_record_many
+from referrals.casework.referrals import referral_send, referral_withdraw
+from referrals.concerns.drafts import draft_save
+from referrals.core.choices import CinCategory, Factor, Urgency
+from referrals.core.errors import ApplicationError
+from referrals.models import AuditAction, Child, Concern, Draft, Referral
+from referrals.visibility import (
+    child_get_for_user,
+    concern_list_for_user,
+    draft_get_for_user,
+    referral_get_for_user,
+    referral_list_for_user,
+    scope_for_user,
+    user_may_withdraw_referral,
+)
+from referrals.web.forms.concerns import ReferralForm, WithdrawForm
+from referrals.web.views.concerns import (
+    acting_agency,
+    autosave,
+    draft_payload,
+    initial_from,
+    posted,
+    visible_child,
+)
+from safeguarding.http import AuthenticatedHttpRequest
+
+KIND = Draft.Kind.REFERRAL
+_MULTIPLE = ("concerns", "factors")
+
+
+def _concerns(request: AuthenticatedHttpRequest, child: Child, agency: Agency) -> list[Concern]:
+    """The child's concerns the person may refer: their agency's, that they may see."""
+    return list(
+        concern_list_for_user(user=request.user)
+        .filter(child=child, agency=agency)
+        .order_by("-observed_at")
+    )
+
+
+def _choices(concerns: list[Concern]) -> list[tuple[str, str]]:
+    return [
+        (
+            str(c.pk),
+            f"Concern #{c.pk}, {c.observed_at:%d %b %Y}: {c.what_happened[:80]}"
+            + ("…" if len(c.what_happened) > 80 else ""),
+        )
+        for c in concerns
+    ]
+
+
+def _initial(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {
+        "referrer_name": str(user),
+        "referrer_email": user.email,
+        "referrer_phone": user.phone,
+        "concerns": [v for v in request.GET.getlist("concern") if v.isdigit()],
+        "parents_aware": Referral.ParentsAware.UNKNOWN,
+    }
+
+
+def _form_page(
+    request: AuthenticatedHttpRequest,
+    form: ReferralForm,
+    child: Child,
+    agency: Agency,
+    restored: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "referrals/referral_form.html",
+        {"form": form, "child": child, "agency": agency, "restored": restored},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def referral_new(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResponse:
+    """The referral form; saved as a draft as it is typed, then checked before it is sent."""
+    agency = acting_agency(request, KIND)
+    if request.method == "POST" and "autosave" in request.POST:
+        return autosave(request, agency=agency, child=visible_child(request, child_pk), kind=KIND)
+    child = child_get_for_user(user=request.user, pk=child_pk)
+    choices = _choices(_concerns(request, child, agency))
+    here = reverse("referral-new", args=[child.pk])
+    if request.method == "POST":
+        payload = draft_payload(request.POST)
+        form = ReferralForm(request.POST, concern_choices=choices)
+        try:
+            draft_save(user=request.user, agency=agency, child=child, kind=KIND, payload=payload)
+        except ApplicationError as exc:
+            form.apply_error(exc)
+            return _form_page(request, form, child, agency)
+        if "save_draft" in request.POST:
+            messages.success(
+                request, "Your draft is saved. You can come back to it from your home page."
+            )
+            return redirect(here)
+        if form.is_valid():
+            return redirect("referral-check", child_pk=child.pk)
+        return _form_page(request, form, child, agency)
+    draft = draft_get_for_user(user=request.user, kind=KIND, child=child)
+    initial = initial_from(draft.payload, _MULTIPLE) if draft else _initial(request)
+    form = ReferralForm(initial=initial, concern_choices=choices)
+    return _form_page(request, form, child, agency, restored=draft is not None)
+
+
+def _answers(form: ReferralForm, concerns: list[Concern]) -> list[tuple[str, str, str]]:
+    """Rows of the check-your-answers summary: question, answer, the field to change."""
+    data = form.cleaned_data
+    labels = dict(form.fields["consent"].choices)  # type: ignore[attr-defined]
+    factors = ", ".join(Factor(f).label for f in data["factors"]) or "None"
+    rows = [
+        (
+            "Concerns sent with it",
+            "\n".join(label for value, label in _choices(concerns)) or "None",
+            "concerns",
+        ),
+        ("How urgent", Urgency(data["urgency"]).label, "urgency"),
+        (
+            "Category of abuse",
+            CinCategory(data["category"]).label if data["category"] else "Not sure",
+            "category",
+        ),
+        ("Other factors", factors, "factors"),
+        ("What worries you", data["reason"], "reason"),
+        ("What you want to happen", data["desired_outcome"], "desired_outcome"),
+        ("Consent", str(labels[data["consent"]]), "consent"),
+    ]
+    if data["consent"] != Referral.Consent.GIVEN:
+        rows.append(("Why consent was not given", data["consent_reason"], "consent_reason"))
+    rows += [
+        (
+            "Parents or carers know",
+            Referral.ParentsAware(data["parents_aware"]).label,
+            "parents_aware",
+        ),
+        ("Your name", data["referrer_name"], "referrer_name"),
+        ("Your phone number", data["referrer_phone"], "referrer_phone"),
+        ("Your email address", data["referrer_email"], "referrer_email"),
+    ]
+    return rows
+
+
+def _sent(request: AuthenticatedHttpRequest, referral: Referral) -> HttpResponse:
+    """Where it went and by when it must be acknowledged, on the referral's own page."""
+    team = referral.team.name if referral.team else ""
+    messages.success(
+        request,
+        f"Referral #{referral.pk} sent to {referral.local_authority.name}: {team}. "
+        f"They must acknowledge it by {referral.acknowledge_due_at:%d %b %Y %H:%M}.",
+    )
+    return redirect("referral-detail", pk=referral.pk)
+
+
+@login_required
+def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResponse:
+    """Check your answers, then send: routed to the receiving authority's queue."""
+    agency = acting_agency(request, KIND)
+    child = child_get_for_user(user=request.user, pk=child_pk)
+    draft = draft_get_for_user(user=request.user, kind=KIND, child=child)
+    if draft is None:
+        return redirect("referral-new", child_pk=child.pk)
+    available = _concerns(request, child, agency)
+    form = ReferralForm(MultiValueDict(draft.payload), concern_choices=_choices(available))
+    if not form.is_valid():
+        return _form_page(request, form, child, agency)
+    chosen = [c for c in available if str(c.pk) in form.cleaned_data["concerns"]]
+    error = ""
+    if request.method == "POST":
+        try:
+            referral = referral_send(
+                user=request.user,
+                agency=agency,
+                child=child,
+                concerns=chosen,
+                **form.referral_fields(),
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return _sent(request, referral)
+    return render(
+        request,
+        "referrals/referral_check.html",
+        {
+            "child": child,
+            "agency": agency,
+            "rows": _answers(form, chosen),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def referral_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The referrals this person (or, for leads, their agency) made, with what came of them."""
+    user = request.user
+    scope = scope_for_user(user)
+    referrals = list(
+        referral_list_for_user(user=user)
+        .filter(Q(referrer=user) | Q(referring_agency_id__in=scope.lead_agency_ids))
+        .select_related("child", "local_authority", "team", "decision")
+        .order_by("-created_at", "-id")[:200]
+    )
+    if referrals:
+        audit_record_many(actor=user, action=AuditAction.LIST, targets=referrals)
+    rows = [
+        (referral, user_may_withdraw_referral(user=user, referral=referral))
+        for referral in referrals
+    ]
+    return render(request, "referrals/referral_mine.html", {"rows": rows})
+
+
+@login_required
+def referral_withdraw_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    referral = referral_get_for_user(user=request.user, pk=pk)
+    if not user_may_withdraw_referral(user=request.user, referral=referral):
+        raise PermissionDenied
+    form = WithdrawForm(posted(request)[0])
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral_withdraw(
+                referral=referral, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as exc:
+            form.apply_error(exc, "reason")
+        else:
+            messages.success(request, f"Referral #{referral.pk} was withdrawn.")
+            return redirect("referral-mine")
+    return render(
+        request,
+        "referrals/referral_withdraw.html",
+        {"referral": referral, "form": form},
+        status=400 if form.errors else 200,
+    )
