@@ -117,6 +117,8 @@ MATRIX = [
     Row("referral-note", "POST", "/referrals/{r}/notes/",            "302 404 404 404 403 302 302 403 404 404",
         (("note-text", "Known to us."),)),
     Row("referral-decide", "GET", "/referrals/{r}/decide/",          "302 404 404 404 403 200 200 403 404 404"),
+    # The referral is acknowledged, not decided: the front door's close is refused in a banner.
+    Row("referral-close", "POST", "/referrals/{r}/close/",           "302 404 404 404 403 302 302 403 404 404"),
     Row("referral-transfer", "GET", "/referrals/{r}/transfer/",      "302 404 404 404 403 200 200 403 404 404"),
     Row("referral-share", "GET", "/referrals/{r}/share/",            "302 404 404 404 403 200 200 403 404 404"),
     Row("share-revoke", "POST", "/referrals/{r}/shares/{s}/revoke/", "302 404 404 404 403 302 302 403 404 404"),

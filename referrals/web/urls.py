@@ -38,6 +38,7 @@ from referrals.web.views.triage import (
     manager_dashboard,
     referral_acknowledge_view,
     referral_claim_view,
+    referral_close_view,
     referral_decide_page,
     referral_note_view,
     referral_queue,
@@ -93,6 +94,7 @@ urlpatterns = [
     path("referrals/<int:pk>/reply/", referral_reply_view, name="referral-reply"),
     path("referrals/<int:pk>/notes/", referral_note_view, name="referral-note"),
     path("referrals/<int:pk>/decide/", referral_decide_page, name="referral-decide"),
+    path("referrals/<int:pk>/close/", referral_close_view, name="referral-close"),
     path("referrals/<int:pk>/transfer/", referral_transfer_page, name="referral-transfer"),
     path("referrals/<int:pk>/share/", referral_share_page, name="referral-share"),
     path(

@@ -38,6 +38,7 @@ from referrals.casework.sharing import referral_share, share_revoke
 from referrals.casework.triage import (
     referral_acknowledge,
     referral_claim,
+    referral_close,
     referral_decide,
     referral_note_add,
     referral_provide_information,
@@ -99,6 +100,7 @@ ACTIONS: dict[str, tuple[Step, str]] = {
     "may_transfer": (Step.TRANSFER, "transfer"),
     "may_share": (Step.SHARE, "share"),
     "may_reassign": (Step.REASSIGN, "reassign"),
+    "may_close": (Step.CLOSE, "decide"),
 }
 # How often the queue page re-reads itself in the background, when script runs.
 QUEUE_REFRESH_SECONDS = 60
@@ -261,6 +263,19 @@ def referral_acknowledge_view(
         referral,
         f"Referral #{referral.pk} acknowledged. The referrer has been told.",
         lambda: referral_acknowledge(referral=referral, user=request.user),
+    )
+
+
+@login_required
+@referral_post
+def referral_close_view(request: AuthenticatedHttpRequest, referral: Referral) -> HttpResponse:
+    """The front door's work on a decided referral is done: it leaves the queue."""
+    _require(request, referral, "decide")
+    return _after_action(
+        request,
+        referral,
+        f"Referral #{referral.pk} closed. It has left the queue; its record stays.",
+        lambda: referral_close(referral=referral, user=request.user),
     )
 
 

@@ -80,6 +80,7 @@ BUTTONS = {
     "reassign/": Step.REASSIGN,
     "share/": Step.SHARE,
     "transfer/": Step.TRANSFER,
+    "close/": Step.CLOSE,
 }
 FACTORIES: dict[str, Any] = {
     ReferralStatus.SUBMITTED: factories.SubmittedReferralFactory,

@@ -527,3 +527,39 @@ def test_the_child_view_shows_the_authority_every_referral_about_the_child(
     )
     assert str(theirs.pk) in listed
     assert ReferralEvent.objects.filter(referral=theirs).count() == 1
+
+
+def test_a_manager_closes_a_decided_referral_and_it_leaves_the_queue(
+    client: Client, world: World, dsl: Any, team_manager: Any
+) -> None:
+    referral = factories.DecidedReferralFactory.create(
+        referring_agency=world.riverside, referrer=dsl, team=world.front_door
+    )
+    signed_in(client, team_manager)
+    assert referral.pk in _queue_ids(client.get(QUEUE + "?status=decided"))
+
+    response = client.post(f"/referrals/{referral.pk}/close/", follow=True)
+
+    assert f"Referral #{referral.pk} closed." in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.CLOSED
+    assert referral.closed_at is not None
+    assert referral.events.filter(kind=ReferralEvent.Kind.CLOSED, actor=team_manager).exists()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CLOSE, target_id=str(referral.pk), actor=team_manager
+    ).exists()
+    assert referral.pk not in _queue_ids(client.get(QUEUE + "?status=decided"))
+    # Closed is the end: the page offers nothing more, and a second close is refused.
+    again = client.post(f"/referrals/{referral.pk}/close/", follow=True).content.decode()
+    assert "Only a decided referral can be closed." in again
+
+
+def test_an_open_referral_cannot_be_closed(
+    client: Client, world: World, dsl: Any, team_manager: Any
+) -> None:
+    referral = _received(world, dsl)
+    response = signed_in(client, team_manager).post(f"/referrals/{referral.pk}/close/", follow=True)
+    assert "Only a decided referral can be closed." in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.SUBMITTED
+    assert not AuditEvent.objects.filter(action=AuditAction.CLOSE).exists()
