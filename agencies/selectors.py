@@ -11,7 +11,7 @@ from agencies.models import Membership, Role, User, UserSession
 from referrals.audit import audit_denied
 
 
-def admin_agency_ids(*, user: User | Any) -> frozenset[int]:
+def admin_agency_ids(*, user: User) -> frozenset[int]:
     """The agencies in which the person is an agency administrator."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
@@ -22,7 +22,7 @@ def admin_agency_ids(*, user: User | Any) -> frozenset[int]:
     )
 
 
-def agency_users_for_admin(*, user: User | Any) -> QuerySet[User]:
+def agency_users_for_admin(*, user: User) -> QuerySet[User]:
     """People with a membership in an agency the person administers (never system accounts)."""
     agencies = admin_agency_ids(user=user)
     return (
@@ -32,7 +32,7 @@ def agency_users_for_admin(*, user: User | Any) -> QuerySet[User]:
     )
 
 
-def agency_user_get_for_admin(*, user: User | Any, pk: Any) -> User:
+def agency_user_get_for_admin(*, user: User, pk: Any) -> User:
     """One person the agency admin may manage; Http404 (audited) otherwise."""
     try:
         return agency_users_for_admin(user=user).get(pk=pk)
@@ -41,7 +41,7 @@ def agency_user_get_for_admin(*, user: User | Any, pk: Any) -> User:
         raise Http404 from None
 
 
-def user_sessions_for_user(*, user: User | Any) -> QuerySet[UserSession]:
+def user_sessions_for_user(*, user: User) -> QuerySet[UserSession]:
     """Sessions the person may see and end: their own, and their agencies' users' if admin."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return UserSession.objects.none()
@@ -52,7 +52,7 @@ def user_sessions_for_user(*, user: User | Any) -> QuerySet[UserSession]:
     return UserSession.objects.filter(visible, ended_at__isnull=True).select_related("user")
 
 
-def user_session_get_for_user(*, user: User | Any, pk: Any) -> UserSession:
+def user_session_get_for_user(*, user: User, pk: Any) -> UserSession:
     """One open session the person may end; Http404 (audited) otherwise."""
     try:
         return user_sessions_for_user(user=user).get(pk=pk)

@@ -15,11 +15,12 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_o
 from django.utils import timezone
 
 from agencies.capabilities import agencies_with_capability
-from agencies.models import TEAM_ROLES, AgencyKind, Membership, Team, User
+from agencies.models import AgencyKind, Team, User
 from referrals.clocks.running import overdue_q
 from referrals.core import states
 from referrals.core.choices import CinCategory, Urgency
 from referrals.models import Concern, Referral
+from referrals.outbox.recipients import team_memberships
 from referrals.visibility import referral_list_for_user, scope_for_user
 
 QUEUE_PAGE_SIZE = 50
@@ -240,9 +241,7 @@ def team_workload_for_user(
     }
     members: dict[int, list[User]] = {team.pk: [] for team in teams}
     people: dict[int, User] = {}
-    for membership in Membership.objects.filter(
-        team__in=teams, role__in=TEAM_ROLES, user__is_active=True
-    ).select_related("user"):
+    for membership in team_memberships(team_ids=[team.pk for team in teams]).select_related("user"):
         people[membership.user_id] = membership.user
         team_id = membership.team_id
         if team_id is not None and membership.user not in members[team_id]:

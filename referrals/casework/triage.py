@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.capabilities import require_capability
-from agencies.models import TEAM_ROLES, Membership, User
+from agencies.models import User
 from referrals.audit import audit_record
 from referrals.casework.common import event_add, locked_referral, receiving_agency
 from referrals.core import errors, states
@@ -16,7 +16,7 @@ from referrals.core.errors import ensure
 from referrals.core.states import Step
 from referrals.models import AuditAction, Decision, Referral, ReferralEvent
 from referrals.outbox.notices import notifications_create
-from referrals.outbox.recipients import referral_referrer_recipients, team_members
+from referrals.outbox.recipients import referral_referrer_recipients, team_members, team_memberships
 from referrals.visibility import referral_is_received_by, user_is_referrer_side
 
 
@@ -176,9 +176,7 @@ def referral_reassign(*, referral: Referral, user: User, to_user: User) -> Refer
     )
     states.transition(referral, Step.REASSIGN)
     ensure(
-        Membership.objects.filter(
-            user=to_user, team=referral.team, role__in=TEAM_ROLES, user__is_active=True
-        ).exists(),
+        team_memberships(team_ids=[referral.team_id or 0]).filter(user=to_user).exists(),
         errors.REFERRAL_REASSIGN_NOT_TEAM_MEMBER,
     )
     ensure(referral.owner_id != to_user.pk, errors.REFERRAL_REASSIGN_SAME_OWNER, code="conflict")

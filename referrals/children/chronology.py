@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 from agencies.models import User
 from referrals.models import Child, Concern, Referral, ReferralEvent
@@ -36,7 +35,7 @@ class ChronologyEntry:
 
 
 def child_chronology_for_user(
-    *, user: User | Any, child: Child
+    *, user: User, child: Child
 ) -> tuple[list[ChronologyEntry], list[Concern], list[Referral]]:
     """Everything the person may see about the child, in time order (not audited here).
 

@@ -18,7 +18,7 @@ from agencies.models import User
 from referrals.audit import audit_record_many
 from referrals.children.matching import BRANCH_LIMIT, Match, MatchQuery, child_matches
 from referrals.core.match_keys import fold, similarity
-from referrals.models import AuditAction, Child, ChildMatchDecision, PatternFlag
+from referrals.models import AuditAction, Child, ChildMatchDecision, PatternFlag, Referral
 from referrals.visibility import (
     child_list_for_user,
     household_list_for_user,
@@ -41,7 +41,7 @@ def _decided_with(child: Child) -> set[int]:
     return {pk for pair in decided for pk in pair}
 
 
-def child_duplicates_for_user(*, user: User | Any, child: Child) -> list[Match]:
+def child_duplicates_for_user(*, user: User, child: Child) -> list[Match]:
     """Likely other records of this child in the authority, for its children's social care."""
     if not user_is_authority_staff(user=user, child=child):
         return []
@@ -92,7 +92,7 @@ class Neighbour:
     may_open: bool
 
 
-def children_at_address_for_user(*, user: User | Any, child: Child) -> list[Neighbour]:
+def children_at_address_for_user(*, user: User, child: Child) -> list[Neighbour]:
     """Other children the authority knows at the child's address, for its social care."""
     if not user_is_authority_staff(user=user, child=child) or not child.match_postcode:
         return []
@@ -112,7 +112,7 @@ def children_at_address_for_user(*, user: User | Any, child: Child) -> list[Neig
     return [Neighbour(other, other.pk in visible) for other in here]
 
 
-def joined_up_context(*, user: User | Any, child: Child) -> dict[str, Any]:
+def joined_up_context(*, user: User, child: Child) -> dict[str, Any]:
     """What the child's page adds for the joined-up picture (the reads are the selectors')."""
     staff = user_is_authority_staff(user=user, child=child)
     return {
@@ -124,7 +124,7 @@ def joined_up_context(*, user: User | Any, child: Child) -> dict[str, Any]:
     }
 
 
-def referral_joined_up_context(*, user: User | Any, referral: Any) -> dict[str, Any]:
+def referral_joined_up_context(*, user: User, referral: Referral) -> dict[str, Any]:
     """For the receiving authority on a referral page: its flag, likely duplicates, address."""
 
     child = referral.child

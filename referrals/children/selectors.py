@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from agencies.models import User
 from referrals.children.matching import (
@@ -20,7 +19,7 @@ CHILD_MATCHES_SHOWN = 20
 
 def child_find_for_user(
     *,
-    user: User | Any,
+    user: User,
     first_name: str,
     last_name: str,
     date_of_birth: datetime.date | None,

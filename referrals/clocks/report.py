@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from referrals.clocks.running import due_by_q, running_clock
+from referrals.clocks.running import RunningClock, due_by_q, running_clock
+from referrals.core.states import Clock
 from referrals.models import Referral
 
 
@@ -22,6 +23,10 @@ class ClockRow:
     deadline: datetime.datetime
     escalation_level: int
     next_escalation_at: datetime.datetime | None
+
+    @property
+    def running(self) -> RunningClock:
+        return RunningClock(Clock(self.clock), self.deadline)
 
 
 def referral_clocks_report(*, now: datetime.datetime, within: datetime.timedelta) -> list[ClockRow]:

@@ -22,6 +22,10 @@ class RunningClock(NamedTuple):
     clock: Clock
     deadline: datetime.datetime
 
+    def is_overdue(self, now: datetime.datetime) -> bool:
+        """Past its deadline (overdue_q asks the same of the database)."""
+        return self.deadline < now
+
 
 def running_clock(referral: Referral) -> RunningClock | None:
     """The clock a referral's status runs, and its deadline; None when no clock runs."""

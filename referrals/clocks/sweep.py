@@ -22,10 +22,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agencies.models import (
-    TEAM_ROLES,
     AgencyKind,
     LocalAuthority,
     Role,
+    Team,
     TeamKind,
     User,
 )
@@ -40,6 +40,7 @@ from referrals.outbox.recipients import (
     referral_referrer_recipients,
     safeguarding_leads_by_agency,
     team_members,
+    team_memberships,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,9 +109,11 @@ class _People:
         return self._get(
             ("emergency_duty", authority_id),
             lambda: User.objects.filter(
-                memberships__team__kind=TeamKind.EMERGENCY_DUTY,
-                memberships__team__agency__local_authority_id=authority_id,
-                memberships__role__in=TEAM_ROLES,
+                pk__in=team_memberships(
+                    team_ids=Team.objects.filter(
+                        kind=TeamKind.EMERGENCY_DUTY, agency__local_authority_id=authority_id
+                    ).values_list("pk", flat=True)
+                ).values("user_id")
             ),
         )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from agencies.models import User
@@ -12,7 +10,7 @@ from referrals.models import Concern
 from referrals.visibility import concern_list_for_user, scope_for_user
 
 
-def concern_review_queue_for_user(*, user: User | Any) -> QuerySet[Concern]:
+def concern_review_queue_for_user(*, user: User) -> QuerySet[Concern]:
     """The new concerns of the agencies where the person is a lead: most urgent, oldest first."""
     scope = scope_for_user(user)
     rank = Case(

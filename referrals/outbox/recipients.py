@@ -6,23 +6,26 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from agencies.models import SAFEGUARDING_LEAD_ROLES, TEAM_ROLES, Membership, User
+from agencies.models import SAFEGUARDING_LEAD_ROLES, TEAM_ROLES, Membership, Team, User
 from referrals.models import Referral
 
 
+def team_memberships(*, team_ids: Iterable[int] | QuerySet[Team, int]) -> QuerySet[Membership]:
+    """Who works these teams' queues: active people in a team role. The one definition."""
+    if not isinstance(team_ids, QuerySet):
+        team_ids = list(team_ids)
+    return Membership.objects.filter(
+        team_id__in=team_ids, role__in=TEAM_ROLES, user__is_active=True
+    )
+
+
 def team_members(*, team_id: int | None) -> QuerySet[User]:
-    """The active people who work a team's queue, by name."""
+    """The people who work one team's queue, by name."""
     if team_id is None:
         return User.objects.none()
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__team_id=team_id,
-            memberships__role__in=TEAM_ROLES,
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "email")
-    )
+    return User.objects.filter(
+        pk__in=team_memberships(team_ids=[team_id]).values("user_id")
+    ).order_by("last_name", "first_name", "email")
 
 
 def safeguarding_leads_by_agency(agency_ids: Iterable[int]) -> dict[int, list[User]]:

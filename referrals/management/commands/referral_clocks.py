@@ -38,8 +38,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         rows = referral_clocks_report(now=now, within=datetime.timedelta(hours=options["within"]))
-        overdue = [row for row in rows if row.deadline <= now]
-        due = [row for row in rows if row.deadline > now]
+        overdue = [row for row in rows if row.running.is_overdue(now)]
+        due = [row for row in rows if not row.running.is_overdue(now)]
         self.stdout.write(f"At {_when(now)} (Europe/London):")
         for title, group in (("Overdue", overdue), (f"Due within {options['within']:g}h", due)):
             self.stdout.write(f"\n{title}: {len(group)}")
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             )
             for row in group:
                 where = f"{row.authority} / {row.team}"[:40]
-                late = ("+" if row.deadline <= now else "-") + _span(now - row.deadline)
+                late = ("+" if row.running.is_overdue(now) else "-") + _span(now - row.deadline)
                 self.stdout.write(
                     f"  #{row.referral_id:>8}  {where:<40} {row.urgency:<9} {row.clock:<11} "
                     f"{_when(row.deadline):<16} {late:>8}"

@@ -33,9 +33,9 @@ def deadline(referral: Referral, now: datetime.datetime) -> dict[str, Any]:
         return {"due": None, "label": "Clock stopped", "overdue": False, "clock": ""}
     due, clock = running.deadline, running.clock.label
     seconds = (due - now).total_seconds()
-    if seconds >= 0:
-        return {"due": due, "label": f"due in {_span(seconds)}", "overdue": False, "clock": clock}
-    return {"due": due, "label": f"overdue by {_span(-seconds)}", "overdue": True, "clock": clock}
+    late = running.is_overdue(now)
+    label = f"overdue by {_span(-seconds)}" if late else f"due in {_span(seconds)}"
+    return {"due": due, "label": label, "overdue": late, "clock": clock}
 
 
 @register.filter
