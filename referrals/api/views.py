@@ -62,7 +62,7 @@ from referrals.visibility import (
     referral_list_for_user,
     scope_for_user,
 )
-from referrals.web.forms.concerns import ReferralForm
+from referrals.web.forms.referrals import ReferralForm
 
 # What a referral's representation reads alongside it, in the same query.
 REFERRAL_ROW = ("child", "referring_agency", "local_authority", "team", "decision")

@@ -5,20 +5,16 @@ from __future__ import annotations
 from django.urls import path
 
 from referrals.web.views.audit import child_access_log, referral_access_log
+from referrals.web.views.children import child_add, child_detail, child_find
 from referrals.web.views.concerns import (
-    attachment_download,
-    child_add,
-    child_detail,
-    child_find,
     concern_addendum,
-    concern_attach,
     concern_detail,
     concern_list,
     concern_new,
     concern_review_page,
     draft_delete,
-    referral_attach,
 )
+from referrals.web.views.files import attachment_download, concern_attach, referral_attach
 from referrals.web.views.joined_up import (
     child_choose,
     child_matches_page,
@@ -28,6 +24,7 @@ from referrals.web.views.joined_up import (
     concern_share_view,
     household_add,
 )
+from referrals.web.views.queue import manager_dashboard, referral_queue
 from referrals.web.views.referrals import (
     referral_check,
     referral_mine,
@@ -35,13 +32,11 @@ from referrals.web.views.referrals import (
     referral_withdraw_page,
 )
 from referrals.web.views.triage import (
-    manager_dashboard,
     referral_acknowledge_view,
     referral_claim_view,
     referral_close_view,
     referral_decide_page,
     referral_note_view,
-    referral_queue,
     referral_reassign_page,
     referral_reply_view,
     referral_request_information_view,

@@ -9,7 +9,7 @@ from django import forms
 
 from referrals.children.household import HouseholdFields
 from referrals.models import HouseholdMember
-from referrals.web.forms.concerns import GovukForm, _clean_date, _date_fields
+from referrals.web.forms.common import GovukForm, clean_date, date_fields
 
 
 class ConcernShareForm(GovukForm):
@@ -37,7 +37,7 @@ class HouseholdMemberForm(GovukForm):
     last_name = forms.CharField(
         label="Last name", max_length=100, error_messages={"required": "Enter a last name"}
     )
-    dob_day, dob_month, dob_year = _date_fields()
+    dob_day, dob_month, dob_year = date_fields()
     relationship = forms.ChoiceField(
         label="How are they linked to the child?",
         choices=HouseholdMember.Relationship.choices,
@@ -51,15 +51,15 @@ class HouseholdMemberForm(GovukForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Select whether they live with the child"},
     )
-    joined_day, joined_month, joined_year = _date_fields()
+    joined_day, joined_month, joined_year = date_fields()
     notes = forms.CharField(
         label="Anything else (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        data["date_of_birth"] = _clean_date(self, "dob", "their date of birth", required=False)
-        data["joined_on"] = _clean_date(
+        data["date_of_birth"] = clean_date(self, "dob", "their date of birth", required=False)
+        data["joined_on"] = clean_date(
             self, "joined", "the date they joined the household", required=False
         )
         return data

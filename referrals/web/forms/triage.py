@@ -14,7 +14,7 @@ from referrals.clocks.calendar import LONDON
 from referrals.core import errors
 from referrals.core.choices import CinCategory, Factor, Urgency
 from referrals.models import Decision, Referral
-from referrals.web.forms.concerns import GovukForm, _clean_date, _date_fields
+from referrals.web.forms.common import GovukForm, clean_date, date_fields
 
 SHARE_DAYS_DEFAULT = 28
 
@@ -163,7 +163,7 @@ class ShareForm(GovukForm):
         "under section 47 needs the police's and health's view.",
         error_messages={"required": "Enter why you are sharing this referral"},
     )
-    ends_day, ends_month, ends_year = _date_fields()
+    ends_day, ends_month, ends_year = date_fields()
 
     def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,7 +179,7 @@ class ShareForm(GovukForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        ends = _clean_date(self, "ends", "the date the share ends", required=True, past=False)
+        ends = clean_date(self, "ends", "the date the share ends", required=True, past=False)
         if ends is not None and ends < timezone.localdate():
             self.add_error("ends_day", "The date the share ends must be today or in the future")
         data["expires_at"] = (

@@ -8,9 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from referrals.casework.home import home_for_user
-from referrals.visibility import (
-    referral_get_for_user,
-)
+from referrals.visibility import referral_get_for_user
 from referrals.web.views.triage import referral_page
 from safeguarding.http import AuthenticatedHttpRequest
 

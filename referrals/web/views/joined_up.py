@@ -30,9 +30,9 @@ from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, Child
 from referrals.patterns.services import concern_share_with_authority
 from referrals.visibility import child_get_for_user, concern_get_for_user, user_is_authority_staff
-from referrals.web.forms.concerns import ChildSearchForm
+from referrals.web.forms.children import ChildSearchForm
 from referrals.web.forms.joined_up import ConcernShareForm, HouseholdMemberForm, UnmergeForm
-from referrals.web.views.concerns import CAPABILITY, SEARCH_SESSION_KEY, acting_agency
+from referrals.web.views.drafting import CAPABILITY, SEARCH_SESSION_KEY, acting_agency
 from safeguarding.http import AuthenticatedHttpRequest
 
 

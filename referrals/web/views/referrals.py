@@ -29,8 +29,8 @@ from referrals.visibility import (
     scope_for_user,
     user_may_withdraw_referral,
 )
-from referrals.web.forms.concerns import ReferralForm, WithdrawForm
-from referrals.web.views.concerns import (
+from referrals.web.forms.referrals import ReferralForm, WithdrawForm
+from referrals.web.views.drafting import (
     acting_agency,
     autosave,
     draft_payload,

@@ -1,4 +1,4 @@
-"""The front door's pages: the triage queue, the work on one referral, and managers' pages.
+"""The front door's work on one referral: its page, its buttons and its form pages.
 
 Every action is a POST to its own URL that calls one service; a refused action comes back as
 a GOV.UK error (form errors, or a notification banner for buttons). Pages that are not about
@@ -7,7 +7,6 @@ one record answer 403 to people without the role; a record they may not see is a
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -17,23 +16,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
-from django.utils.http import urlencode
 
 from agencies.capabilities import user_has_capability
 from agencies.models import Agency, User
-from referrals.audit import audit_record_many
-from referrals.casework.queue import (
-    QueueFilters,
-    manager_teams_for_user,
-    referral_list_for_manager,
-    referral_queue_for_user,
-    team_workload_for_user,
-)
 from referrals.casework.referrals import referral_transfer
-from referrals.casework.reports import team_dashboard
 from referrals.casework.sharing import referral_share, share_revoke
 from referrals.casework.triage import (
     referral_acknowledge,
@@ -49,7 +36,7 @@ from referrals.children.joined_up import referral_joined_up_context
 from referrals.core import states
 from referrals.core.errors import ApplicationError
 from referrals.core.states import Step
-from referrals.models import AuditAction, Decision, Referral, ReferralEvent, Share
+from referrals.models import Decision, Referral, ReferralEvent, Share
 from referrals.outbox.recipients import team_members
 from referrals.visibility import (
     Audience,
@@ -59,7 +46,6 @@ from referrals.visibility import (
     referral_audience,
     referral_events_for_audience,
     referral_get_for_user,
-    scope_for_user,
     user_may_add_to_referral,
     user_may_read_access_log,
     user_may_withdraw_referral,
@@ -69,13 +55,11 @@ from referrals.web.forms.triage import (
     InformationReplyForm,
     InformationRequestForm,
     NoteForm,
-    QueueFilterForm,
     ReassignForm,
     ShareForm,
     TransferForm,
     share_initial,
 )
-from referrals.web.templatetags.triage import deadline
 from safeguarding.http import AuthenticatedHttpRequest
 
 # Capabilities a person may hold in the receiving agency, by the name the page uses.
@@ -102,8 +86,6 @@ ACTIONS: dict[str, tuple[Step, str]] = {
     "may_reassign": (Step.REASSIGN, "reassign"),
     "may_close": (Step.CLOSE, "decide"),
 }
-# How often the queue page re-reads itself in the background, when script runs.
-QUEUE_REFRESH_SECONDS = 60
 
 
 def _receiving_agency(referral: Referral) -> Agency | None:
@@ -497,80 +479,3 @@ def referral_reassign_page(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
             )
             return redirect("referral-detail", pk=referral.pk)
     return _form_page(request, "referrals/referral_reassign.html", referral, form)
-
-
-# The queue and the managers' pages ------------------------------------------------------------
-
-
-def _queue_times(referral: Referral, now: datetime.datetime) -> dict[str, Any]:
-    """A queue row's clock and times, written as the `date` filter's "c" and "j M H:i" are."""
-    # Formatted here, directly: Django's date filter was most of the time the page took to
-    # render (it looks the format up and parses it again for every value).
-    times = deadline(referral, now)
-    times["received"] = times["received_iso"] = times["due_iso"] = ""
-    if referral.submitted_at is not None:
-        received = timezone.localtime(referral.submitted_at)
-        month = MONTHS_3[received.month].title()
-        times["received"] = f"{received.day} {month} {received.hour:02d}:{received.minute:02d}"
-        times["received_iso"] = received.isoformat()
-    if times["due"] is not None:
-        times["due_iso"] = timezone.localtime(times["due"]).isoformat()
-    return times
-
-
-@login_required
-def referral_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The team's triage queue: immediate risk first, then the earliest deadline."""
-    user = request.user
-    scope = scope_for_user(user)
-    if not (scope.team_ids or scope.authority_ids):
-        raise PermissionDenied
-    filters = QueueFilters.from_query(request.GET)
-    now = timezone.now()
-    page = referral_queue_for_user(
-        user=user, filters=filters, after=request.GET.get("after", ""), now=now
-    )
-    if page.rows:
-        audit_record_many(actor=user, action=AuditAction.LIST, targets=page.rows)
-    base = reverse("referral-queue")
-    query = filters.query()
-    form = QueueFilterForm({**query, "overdue": "1" if filters.overdue else ""}, teams=page.teams)
-    form.is_valid()
-    return render(
-        request,
-        "referrals/queue.html",
-        {
-            "page": page,
-            "rows": [(referral, _queue_times(referral, now)) for referral in page.rows],
-            "form": form,
-            "filters": filters,
-            "now": now,
-            "refresh_seconds": QUEUE_REFRESH_SECONDS,
-            "first_url": f"{base}?{urlencode(query)}" if query else base,
-            "next_url": f"{base}?{urlencode({**query, 'after': page.next_cursor})}"
-            if page.next_cursor
-            else "",
-            "filtered": bool(query),
-            "several_teams": len(page.teams) > 1,
-        },
-    )
-
-
-@login_required
-def manager_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """How the managed teams are doing against the statutory clock, and who holds what."""
-    user = request.user
-    teams = manager_teams_for_user(user=user)
-    if not teams:
-        raise PermissionDenied
-    now = timezone.now()
-    return render(
-        request,
-        "referrals/dashboard.html",
-        {
-            "teams": teams,
-            "board": team_dashboard(referrals=referral_list_for_manager(user=user), now=now),
-            "workload": team_workload_for_user(user=user, now=now),
-            "now": now,
-        },
-    )

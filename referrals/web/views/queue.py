@@ -1,0 +1,107 @@
+"""The front door's triage queue and the managers' dashboard."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.http import urlencode
+
+from referrals.audit import audit_record_many
+from referrals.casework.queue import (
+    QueueFilters,
+    manager_teams_for_user,
+    referral_list_for_manager,
+    referral_queue_for_user,
+    team_workload_for_user,
+)
+from referrals.casework.reports import team_dashboard
+from referrals.models import AuditAction, Referral
+from referrals.visibility import scope_for_user
+from referrals.web.forms.triage import QueueFilterForm
+from referrals.web.templatetags.triage import deadline
+from safeguarding.http import AuthenticatedHttpRequest
+
+# How often the queue page re-reads itself in the background, when script runs.
+QUEUE_REFRESH_SECONDS = 60
+
+
+def _queue_times(referral: Referral, now: datetime.datetime) -> dict[str, Any]:
+    """A queue row's clock and times, written as the `date` filter's "c" and "j M H:i" are."""
+    # Formatted here, directly: Django's date filter was most of the time the page took to
+    # render (it looks the format up and parses it again for every value).
+    times = deadline(referral, now)
+    times["received"] = times["received_iso"] = times["due_iso"] = ""
+    if referral.submitted_at is not None:
+        received = timezone.localtime(referral.submitted_at)
+        month = MONTHS_3[received.month].title()
+        times["received"] = f"{received.day} {month} {received.hour:02d}:{received.minute:02d}"
+        times["received_iso"] = received.isoformat()
+    if times["due"] is not None:
+        times["due_iso"] = timezone.localtime(times["due"]).isoformat()
+    return times
+
+
+@login_required
+def referral_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The team's triage queue: immediate risk first, then the earliest deadline."""
+    user = request.user
+    scope = scope_for_user(user)
+    if not (scope.team_ids or scope.authority_ids):
+        raise PermissionDenied
+    filters = QueueFilters.from_query(request.GET)
+    now = timezone.now()
+    page = referral_queue_for_user(
+        user=user, filters=filters, after=request.GET.get("after", ""), now=now
+    )
+    if page.rows:
+        audit_record_many(actor=user, action=AuditAction.LIST, targets=page.rows)
+    base = reverse("referral-queue")
+    query = filters.query()
+    form = QueueFilterForm({**query, "overdue": "1" if filters.overdue else ""}, teams=page.teams)
+    form.is_valid()
+    return render(
+        request,
+        "referrals/queue.html",
+        {
+            "page": page,
+            "rows": [(referral, _queue_times(referral, now)) for referral in page.rows],
+            "form": form,
+            "filters": filters,
+            "now": now,
+            "refresh_seconds": QUEUE_REFRESH_SECONDS,
+            "first_url": f"{base}?{urlencode(query)}" if query else base,
+            "next_url": f"{base}?{urlencode({**query, 'after': page.next_cursor})}"
+            if page.next_cursor
+            else "",
+            "filtered": bool(query),
+            "several_teams": len(page.teams) > 1,
+        },
+    )
+
+
+@login_required
+def manager_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """How the managed teams are doing against the statutory clock, and who holds what."""
+    user = request.user
+    teams = manager_teams_for_user(user=user)
+    if not teams:
+        raise PermissionDenied
+    now = timezone.now()
+    return render(
+        request,
+        "referrals/dashboard.html",
+        {
+            "teams": teams,
+            "board": team_dashboard(referrals=referral_list_for_manager(user=user), now=now),
+            "workload": team_workload_for_user(user=user, now=now),
+            "now": now,
+        },
+    )
