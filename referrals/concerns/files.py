@@ -20,6 +20,39 @@ _MARKUP = re.compile(rb"^\s*<(?:!doctype|html|script|svg|\?xml|head|body|iframe)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+# A Word package is a zip: its members are checked before any is read, and read through a
+# bounded stream, so a small file that inflates to gigabytes (a zip bomb) is refused cheaply.
+DOCX_MAX_MEMBERS = 1000
+# No part of a document may inflate past this, nor all its parts together past the total.
+DOCX_MAX_MEMBER_BYTES = 50 * 1024 * 1024
+DOCX_MAX_TOTAL_BYTES = 100 * 1024 * 1024
+# XML compresses well, but not a thousand to one: that is padding made to inflate.
+DOCX_MAX_RATIO = 100
+# [Content_Types].xml lists a few dozen parts: a few kilobytes, never megabytes.
+CONTENT_TYPES_MAX_BYTES = 1024 * 1024
+
+
+def _archive_is_bounded(archive: zipfile.ZipFile) -> bool:
+    """Every member's declared size and compression ratio are plausible for a document."""
+    members = archive.infolist()
+    if len(members) > DOCX_MAX_MEMBERS:
+        return False
+    if sum(member.file_size for member in members) > DOCX_MAX_TOTAL_BYTES:
+        return False
+    return all(
+        member.file_size <= DOCX_MAX_MEMBER_BYTES
+        and member.file_size <= DOCX_MAX_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+
+
+def read_member_bounded(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
+    """A member's bytes, or None if it inflates past `limit` (whatever its header claims)."""
+    with archive.open(name) as member:
+        data = member.read(limit + 1)
+    return None if len(data) > limit else data
+
+
 def _is_docx(stream: IO[bytes]) -> bool:
     """An Office Open XML word-processing package, not any zip file renamed."""
     try:
@@ -27,10 +60,12 @@ def _is_docx(stream: IO[bytes]) -> bool:
             names = set(archive.namelist())
             if "[Content_Types].xml" not in names or "word/document.xml" not in names:
                 return False
-            types = archive.read("[Content_Types].xml")
+            if not _archive_is_bounded(archive):
+                return False
+            types = read_member_bounded(archive, "[Content_Types].xml", CONTENT_TYPES_MAX_BYTES)
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError):
         return False
-    return b"wordprocessingml.document.main+xml" in types
+    return types is not None and b"wordprocessingml.document.main+xml" in types
 
 
 def _is_plain_text(data: bytes) -> bool:
