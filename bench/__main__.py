@@ -44,6 +44,8 @@ def _env(database: str) -> dict[str, str]:
         "API_THROTTLE_RATE": "100000000/min",
         "LOG_LEVEL": "ERROR",
         "DATABASE_POOL_MAX": "20",
+        # Plain HTTP on loopback: no TLS to redirect to.
+        "SECURE_SSL_REDIRECT": "0",
     }
 
 

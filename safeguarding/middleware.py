@@ -246,3 +246,34 @@ class NoStoreMiddleware:
             add_never_cache_headers(response)
             patch_vary_headers(response, ("Cookie", "Authorization"))
         return response
+
+
+# Powerful browser features the service never uses, switched off for every page it sends (and
+# for anything a page might embed).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
+
+
+class PermissionsPolicyMiddleware:
+    """Every response says which browser features it may use: none of the powerful ones."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

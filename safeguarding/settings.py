@@ -7,6 +7,7 @@ demo users with a shared password and does not enforce MFA.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -78,7 +79,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: who the client is and whether they used HTTPS, believed only from our proxies.
+    "safeguarding.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "safeguarding.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safeguarding.middleware.RequestContextMiddleware",
     "safeguarding.middleware.NoStoreMiddleware",
@@ -174,6 +178,9 @@ GUARDIAN_RAISE_403 = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's own address (behind a proxy, not the proxy's): one person's failures never lock
+# out the same name signing in from elsewhere.
+AXES_CLIENT_IP_CALLABLE = "safeguarding.proxies.request_client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
@@ -189,7 +196,16 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not (DEBUG or DEMO_MODE))
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# HTTPS everywhere outside the demo; the health check answers the load balancer over HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not (DEBUG or DEMO_MODE))
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Addresses or networks of the proxies in front of the service (comma-separated). Only their
+# X-Forwarded-For and X-Forwarded-Proto are believed (safeguarding/proxies.py); none by default.
+TRUSTED_PROXIES = [
+    # Parsed here, so a mistyped address stops the service starting rather than trusting nobody.
+    str(ipaddress.ip_network(proxy, strict=False))
+    for proxy in env.list("TRUSTED_PROXIES", default=[])
+]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEMO_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

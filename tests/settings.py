@@ -24,6 +24,8 @@ os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{TEST_REDIS_PORT}/0"
 os.environ["SECRET_KEY"] = "tests-only-not-a-secret"
 os.environ["DEMO_MODE"] = "0"
 os.environ.setdefault("SECURE_COOKIES", "0")
+# The test client speaks plain HTTP; tests/security checks the redirect itself.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls there are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -28,6 +28,8 @@ def test_pages_for_a_signed_in_person_are_never_stored(
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert "camera=()" in response["Permissions-Policy"]
+    assert "geolocation=()" in response["Permissions-Policy"]
     policy = response["Content-Security-Policy"]
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
@@ -70,7 +72,6 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
         "AUDIT_CHAIN_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "referrals.example.org",
         "CSRF_TRUSTED_ORIGINS": "https://referrals.example.org",
-        "SECURE_SSL_REDIRECT": "1",
         "DATABASE_URL": "postgres://safeguarding@db.invalid:5432/safeguarding",
         "CELERY_BROKER_URL": "redis://redis.invalid:6379/0",
         # The compiled assets folder of the checkout, as in production images.
