@@ -77,3 +77,8 @@ urlpatterns = [
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ errors are problems (application/problem+json); elsewhere Django's pages.
+handler400 = "referrals.api.problems.bad_request"
+handler404 = "referrals.api.problems.not_found"
+handler500 = "referrals.api.problems.server_error"

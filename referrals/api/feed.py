@@ -54,6 +54,8 @@ class Cursor:
             updated_at = datetime.datetime.fromisoformat(stamp)
             if updated_at.tzinfo is None:
                 raise ValueError
+            if not 0 < int(pk) <= _MAX_PK:
+                raise ValueError
             return cls(updated_at=updated_at.astimezone(datetime.UTC), pk=int(pk))
         except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
             raise ValidationError({"cursor": [INVALID_CURSOR]}) from None

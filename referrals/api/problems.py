@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from referrals.api.parsers import RequestTooLarge
 from referrals.core.errors import ApplicationError
 
 PROBLEM_BASE = "/api/problems/"
@@ -29,6 +31,7 @@ _BY_STATUS = {
     405: ("method-not-allowed", "Method not allowed."),
     406: ("not-acceptable", "Not acceptable."),
     409: ("conflict", "The request conflicts with the record's current state."),
+    413: ("too-large", "The request body is too large."),
     415: ("unsupported-media-type", "Unsupported media type."),
     422: ("idempotency-key-reused", "The Idempotency-Key was used with a different request."),
     429: ("throttled", "Too many requests."),
@@ -85,7 +88,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             problem(400, "Some fields are not valid.", errors=errors), status.HTTP_400_BAD_REQUEST
         )
     else:
-        if isinstance(exc, Http404):
+        if isinstance(exc, RequestDataTooBig):
+            exc = RequestTooLarge()
+        elif isinstance(exc, SuspiciousOperation):
+            exc = exceptions.ParseError("The request is not valid.")
+        elif isinstance(exc, Http404):
             exc = exceptions.NotFound()
         elif isinstance(exc, PermissionDenied):
             exc = exceptions.PermissionDenied()
@@ -104,3 +111,34 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         response.data["instance"] = request.path
     response.content_type = ProblemJSONRenderer.media_type
     return response
+
+
+# Django's own error pages, for what never reaches a DRF view (an address no URL pattern
+# matches, a body refused before parsing): under /api/ a problem, everywhere else the page.
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _problem_response(request: HttpRequest, status_code: int, detail: str) -> JsonResponse:
+    body = problem(status_code, detail) | {"instance": request.path}
+    return JsonResponse(body, status=status_code, content_type=ProblemJSONRenderer.media_type)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _problem_response(request, 400, "The request is not valid.")
+    return defaults.bad_request(request, exception)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _problem_response(request, 404, "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _problem_response(request, 500, "Something went wrong on our side.")
+    return defaults.server_error(request)

@@ -358,6 +358,20 @@ class ChildInputSerializer(serializers.Serializer[dict[str, Any]]):
         return attrs
 
 
+class ReferralSearchSerializer(serializers.Serializer[dict[str, Any]]):
+    """Look a child's referrals up by NHS number: in the body, never in an address."""
+
+    nhs_number = serializers.CharField(
+        max_length=12, help_text="Ten digits; spaces allowed (943 476 5919)."
+    )
+
+    def validate_nhs_number(self, value: str) -> str:
+        digits = "".join(value.split())
+        if not nhs_number_is_valid(digits):
+            raise serializers.ValidationError(NHS_NUMBER_INVALID)
+        return digits
+
+
 class ReferralCreateSerializer(serializers.Serializer[dict[str, Any]]):
     """What a partner agency's system sends: its shape. The rules are the browser form's."""
 

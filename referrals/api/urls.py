@@ -8,6 +8,7 @@ from referrals.api import views
 
 urlpatterns = [
     path("referrals/", views.ReferralsView.as_view(), name="api-referrals"),
+    path("referrals/search/", views.ReferralSearchView.as_view(), name="api-referral-search"),
     path("referrals/<int:pk>/", views.ReferralDetailView.as_view(), name="api-referral"),
     path(
         "referrals/<int:pk>/receipt/",

@@ -5,7 +5,6 @@ Every record returned is audited, one event per record, written in one INSERT.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 from typing import Any, cast
@@ -14,8 +13,6 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -24,7 +21,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -32,19 +29,21 @@ from rest_framework.views import APIView
 
 from agencies.models import Agency, LocalAuthority, User
 from referrals.api.auth import AgencyClientAuthentication, ScopeOrVerifiedSession
-from referrals.api.feed import Cursor, feed_page
+from referrals.api.feed import feed_page
 from referrals.api.problems import problem_exception_handler
+from referrals.api.queries import MAX_PAGE_SIZE, FeedQuery, ReferralQuery, query_of
 from referrals.api.serializers import (
     REFERRAL_COLUMNS,
     AgencyDirectorySerializer,
     ChildSerializer,
     ReferralCreateSerializer,
     ReferralDetailSerializer,
+    ReferralSearchSerializer,
     ReferralSerializer,
     referral_from_row,
     referral_representation,
 )
-from referrals.audit import audit_record_many
+from referrals.audit import api_actor_label, audit_record_many
 from referrals.casework.partners import (
     IdempotentReplay,
     referral_submit_for_agency,
@@ -52,7 +51,6 @@ from referrals.casework.partners import (
 )
 from referrals.casework.referrals import ReferralFields
 from referrals.casework.sharing import share_acknowledge_receipt
-from referrals.core.choices import Urgency
 from referrals.models import AuditAction, Referral
 from referrals.visibility import (
     child_get_for_user,
@@ -66,8 +64,6 @@ from referrals.web.forms.referrals import ReferralForm
 
 # What a referral's representation reads alongside it, in the same query.
 REFERRAL_ROW = ("child", "referring_agency", "local_authority", "team", "decision")
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 500
 NHS_LOOKUP_FOR_AUTHORITIES = "Look-up by NHS number is for local authorities only."
 
 PROBLEM = OpenApiResponse(
@@ -113,40 +109,9 @@ class ApiView(APIView):
         return response
 
 
-def _page_size(request: Request) -> int:
-    raw = request.query_params.get("page_size", str(DEFAULT_PAGE_SIZE))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": [f"Give a whole number from 1 to {MAX_PAGE_SIZE}."]})
-    return int(raw)
-
-
-def _updated_after(request: Request) -> datetime.datetime | None:
-    raw = request.query_params.get("updated_after")
-    if raw is None:
-        return None
-    message = {"updated_after": ["Give an ISO 8601 date and time with its offset."]}
-    try:
-        value = parse_datetime(raw)
-        if value is None or value.tzinfo is None:
-            raise ValidationError(message)
-        # In UTC: the database refuses offsets beyond ±16 hours that Python accepts.
-        return value.astimezone(datetime.UTC)
-    except (ValueError, OverflowError):
-        raise ValidationError(message) from None
-
-
-def _cursor(request: Request) -> Cursor | None:
-    raw = request.query_params.get("cursor")
-    return Cursor.decode(raw) if raw else None
-
-
 def _user(request: Request) -> User:
     """The caller; the permission classes have already refused anyone unauthenticated."""
     return cast(User, request.user)
-
-
-def _actor_label(user: User) -> str:
-    return f"api:{user.email}" if user.is_agency_system else ""
 
 
 def _audit_reads(request: Request, records: list[Any], action: str = AuditAction.VIEW) -> None:
@@ -155,7 +120,7 @@ def _audit_reads(request: Request, records: list[Any], action: str = AuditAction
             actor=_user(request),
             action=AuditAction(action),
             targets=records,
-            actor_label=_actor_label(_user(request)),
+            actor_label=api_actor_label(_user(request)),
         )
 
 
@@ -220,13 +185,8 @@ def _example(name: str, value: Any) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True)
 
 
-FEED_PARAMETERS = [
-    OpenApiParameter(
-        "updated_after", OpenApiTypes.DATETIME, description="Changes after this moment."
-    ),
-    OpenApiParameter("cursor", str, description="The next_cursor of the previous page."),
-    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}."),
-]
+def _results_schema(item: Any, name: str) -> Any:
+    return inline_serializer(name, {"results": item(many=True)})
 
 
 def _feed_schema(item: Any, name: str) -> Any:
@@ -254,37 +214,24 @@ class ReferralsView(ApiView):
     @extend_schema(
         operation_id="referrals_list",
         summary="Referrals your agency may see, oldest change first",
-        parameters=[
-            *FEED_PARAMETERS,
-            OpenApiParameter("status", str, enum=Referral.Status.values),
-            OpenApiParameter("urgency", str, enum=Urgency.values),
-            OpenApiParameter("team", int),
-            OpenApiParameter("nhs_number", str, description="Local authorities only."),
-        ],
+        parameters=[ReferralQuery],
         responses={200: _feed_schema(ReferralSerializer, "ReferralPage"), **COMMON_ERRORS},
         examples=[
             _example("A page", {"results": [REFERRAL_EXAMPLE], "next_cursor": NEXT_CURSOR_EXAMPLE})
         ],
     )
     def get(self, request: Request) -> Response:
-        queryset = _filtered(request, referral_list_for_user(user=_user(request)))
+        query = query_of(ReferralQuery, request)
+        queryset = _filtered(referral_list_for_user(user=_user(request)), query)
         # Flat rows of just what the representation reads: a page of models with their related
         # models cost more to build than the query behind it.
         page = feed_page(
             queryset.values(*REFERRAL_COLUMNS),
-            cursor=_cursor(request),
-            updated_after=_updated_after(request),
-            size=_page_size(request),
+            cursor=query.get("cursor"),
+            updated_after=query.get("updated_after"),
+            size=query["page_size"],
         )
-        referrals = [referral_from_row(row) for row in page.rows]
-        _audit_reads(request, referrals, AuditAction.LIST)
-        zone = timezone.get_current_timezone()
-        results = [
-            referral_representation(
-                row, audience=referral_audience(user=_user(request), referral=referral), zone=zone
-            )
-            for row, referral in zip(page.rows, referrals, strict=True)
-        ]
+        results = _representations(request, page.rows)
         return Response({"results": results, "next_cursor": page.next_cursor})
 
     @extend_schema(
@@ -365,28 +312,64 @@ class ReferralsView(ApiView):
         return response
 
 
-def _filtered(request: Request, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
-    params = request.query_params
-    if params.get("status"):
-        if params["status"] not in Referral.Status.values:
-            raise ValidationError({"status": ["Not a referral status."]})
-        queryset = queryset.filter(status=params["status"])
-    if params.get("urgency"):
-        queryset = queryset.filter(urgency=params["urgency"])
-    if params.get("team"):
-        if not params["team"].isdigit():
-            raise ValidationError({"team": ["Give a team id."]})
-        queryset = queryset.filter(team_id=int(params["team"]))
-    if params.get("nhs_number"):
-        scope = scope_for_user(request.user)
-        if not (scope.team_ids or scope.authority_ids):
-            raise ValidationError({"nhs_number": [NHS_LOOKUP_FOR_AUTHORITIES]})
-        # Only referrals the person receives as the authority, not ones shared with them.
-        queryset = queryset.filter(
-            Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids),
-            child__nhs_number="".join(params["nhs_number"].split()),
-        )
+def _filtered(queryset: QuerySet[Referral], query: dict[str, Any]) -> QuerySet[Referral]:
+    for name in ("status", "urgency"):
+        if name in query:
+            queryset = queryset.filter(**{name: query[name]})
+    if "team" in query:
+        queryset = queryset.filter(team_id=query["team"])
     return queryset
+
+
+def _representations(request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each referral row as its reader may see it; the reads audited as one list."""
+    referrals = [referral_from_row(row) for row in rows]
+    _audit_reads(request, referrals, AuditAction.LIST)
+    zone = timezone.get_current_timezone()
+    return [
+        referral_representation(
+            row, audience=referral_audience(user=_user(request), referral=referral), zone=zone
+        )
+        for row, referral in zip(rows, referrals, strict=True)
+    ]
+
+
+class ReferralSearchView(ApiView):
+    # A look-up, not a write: the read scope. POST keeps the NHS number out of every URL (and
+    # so out of access logs, proxies and browser history).
+    write_methods = ()
+
+    @extend_schema(
+        operation_id="referrals_search",
+        summary="Referrals your authority received about a child, by NHS number",
+        description="For local authorities' children's social care only.",
+        request=ReferralSearchSerializer,
+        responses={
+            200: _results_schema(ReferralSerializer, "ReferralSearchResult"),
+            **COMMON_ERRORS,
+        },
+        examples=[
+            OpenApiExample("A search", value={"nhs_number": "943 476 5919"}, request_only=True),
+            _example("Found", {"results": [REFERRAL_EXAMPLE]}),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        search = ReferralSearchSerializer(data=request.data)
+        search.is_valid(raise_exception=True)
+        scope = scope_for_user(_user(request))
+        if not (scope.team_ids or scope.authority_ids):
+            raise PermissionDenied(NHS_LOOKUP_FOR_AUTHORITIES)
+        # Only referrals the person receives as the authority, not ones shared with them.
+        rows = (
+            referral_list_for_user(user=_user(request))
+            .filter(
+                Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids),
+                child__nhs_number=search.validated_data["nhs_number"],
+            )
+            .order_by("updated_at", "id")
+            .values(*REFERRAL_COLUMNS)[:MAX_PAGE_SIZE]
+        )
+        return Response({"results": _representations(request, list(rows))})
 
 
 class ReferralDetailView(ApiView):
@@ -462,18 +445,19 @@ class ChildrenView(ApiView):
     @extend_schema(
         operation_id="children_list",
         summary="Children your agency may see, oldest change first",
-        parameters=FEED_PARAMETERS,
+        parameters=[FeedQuery],
         responses={200: _feed_schema(ChildSerializer, "ChildPage"), **COMMON_ERRORS},
         examples=[
             _example("A page", {"results": [CHILD_EXAMPLE], "next_cursor": NEXT_CURSOR_EXAMPLE})
         ],
     )
     def get(self, request: Request) -> Response:
+        query = query_of(FeedQuery, request)
         page = feed_page(
             child_list_for_user(user=_user(request)),
-            cursor=_cursor(request),
-            updated_after=_updated_after(request),
-            size=_page_size(request),
+            cursor=query.get("cursor"),
+            updated_after=query.get("updated_after"),
+            size=query["page_size"],
         )
         _audit_reads(request, page.rows, AuditAction.LIST)
         return _page_response(request, ChildSerializer, page.rows, page.next_cursor)
@@ -494,7 +478,7 @@ class AgencyDirectoryView(ApiView):
     @extend_schema(
         operation_id="agencies_list",
         summary="The directory of active agencies and their teams",
-        parameters=FEED_PARAMETERS,
+        parameters=[FeedQuery],
         responses={200: _feed_schema(AgencyDirectorySerializer, "AgencyPage"), **COMMON_ERRORS},
         examples=[
             _example(
@@ -520,12 +504,13 @@ class AgencyDirectoryView(ApiView):
         ],
     )
     def get(self, request: Request) -> Response:
+        query = query_of(FeedQuery, request)
         page = feed_page(
             Agency.objects.filter(is_active=True)
             .select_related("local_authority")
             .prefetch_related("teams"),
-            cursor=_cursor(request),
-            updated_after=_updated_after(request),
-            size=_page_size(request),
+            cursor=query.get("cursor"),
+            updated_after=query.get("updated_after"),
+            size=query["page_size"],
         )
         return _page_response(request, AgencyDirectorySerializer, page.rows, page.next_cursor)

@@ -27,7 +27,9 @@ REFERRAL_NOT_OPEN = "This referral is not open for that action."
 REFERRAL_NOT_AWAITING_INFORMATION = "No information has been requested on this referral."
 REFERRAL_NOT_DECIDABLE = "This referral cannot be decided in its current state."
 REFERRAL_NOT_CLOSABLE = "Only a decided referral can be closed."
-REFERRAL_NOT_WITHDRAWABLE = "A referral can only be withdrawn before it is acknowledged."
+REFERRAL_NOT_WITHDRAWABLE = (
+    "A referral can only be withdrawn once it is sent and before it is acknowledged."
+)
 REFERRAL_NOT_SHAREABLE = "A withdrawn or transferred referral cannot be shared."
 REFERRAL_NO_ROUTE = "No team in the receiving authority takes this referral. Call its front door."
 REFERRAL_TRANSFER_SAME_AUTHORITY = "Choose a different local authority to transfer to."

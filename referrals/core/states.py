@@ -120,9 +120,8 @@ TABLE: dict[Step, Rule] = {
         errors.REFERRAL_NOT_DECIDABLE,
     ),
     Step.CLOSE: Rule(frozenset({_S.DECIDED}), _S.CLOSED, errors.REFERRAL_NOT_CLOSABLE),
-    Step.WITHDRAW: Rule(
-        frozenset({_S.DRAFT, _S.SUBMITTED}), _S.WITHDRAWN, errors.REFERRAL_NOT_WITHDRAWABLE
-    ),
+    # A draft was never sent: there is nothing to take back (its draft is deleted instead).
+    Step.WITHDRAW: Rule(frozenset({_S.SUBMITTED}), _S.WITHDRAWN, errors.REFERRAL_NOT_WITHDRAWABLE),
     Step.TRANSFER: Rule(frozenset(OPEN), _S.TRANSFERRED, errors.REFERRAL_NOT_OPEN),
     Step.SHARE: Rule(
         frozenset(_S.values) - {_S.WITHDRAWN, _S.TRANSFERRED}, None, errors.REFERRAL_NOT_SHAREABLE

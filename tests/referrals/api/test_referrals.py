@@ -257,10 +257,14 @@ def test_only_authorities_look_up_by_nhs_number(
     referral = _northshire_referrals(world, 1)[0]
     referral.child.nhs_number = "9434765919"
     referral.child.save()
-    refused = police_api.get("/api/v1/referrals/", {"nhs_number": "9434765919"})
-    assert refused.status_code == 400
-    found = northshire_api.get("/api/v1/referrals/", {"nhs_number": "943 476 5919"})
+    refused = police_api.post("/api/v1/referrals/search/", {"nhs_number": "9434765919"})
+    assert refused.status_code == 403
+    found = northshire_api.post("/api/v1/referrals/search/", {"nhs_number": "943 476 5919"})
+    assert found.status_code == 200
     assert [r["id"] for r in found.json()["results"]] == [referral.pk]
+    invalid = northshire_api.post("/api/v1/referrals/search/", {"nhs_number": "9434765918"})
+    assert invalid.status_code == 400
+    assert set(invalid.json()["errors"]) == {"nhs_number"}
 
 
 def test_a_client_is_throttled_with_retry_after(police_api: ApiClient, settings: Any) -> None:

@@ -75,7 +75,7 @@ def test_the_api_keeps_its_contract(seeded: ApiClient, api_schema: Any, settings
 
         check()
         tested.append(operation.label)
-    assert len(tested) == 7
+    assert len(tested) == 8
 
 
 def test_the_schema_lists_every_operation(client: Any) -> None:
@@ -90,6 +90,7 @@ def test_the_schema_lists_every_operation(client: Any) -> None:
         ("GET", "/api/v1/referrals/"),
         ("POST", "/api/v1/referrals/"),
         ("GET", "/api/v1/referrals/{id}/"),
+        ("POST", "/api/v1/referrals/search/"),
         ("POST", "/api/v1/referrals/{id}/receipt/"),
         ("GET", "/api/v1/children/"),
         ("GET", "/api/v1/children/{id}/"),

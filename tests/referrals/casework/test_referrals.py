@@ -179,6 +179,15 @@ def test_withdraw_only_before_acknowledgement(world: World, dsl: Any, social_wor
     assert error.value.message == errors.REFERRAL_NOT_WITHDRAWABLE
 
 
+def test_a_draft_is_not_withdrawn_it_was_never_sent(world: World, dsl: Any) -> None:
+    draft = _draft(world, dsl)
+    with pytest.raises(ApplicationError) as error:
+        referral_withdraw(referral=draft, user=dsl, reason="Sent in error")
+    assert (error.value.message, error.value.code) == (errors.REFERRAL_NOT_WITHDRAWABLE, "state")
+    draft.refresh_from_db()
+    assert draft.status == Referral.Status.DRAFT
+
+
 def test_transfer_gives_the_other_authority_a_fresh_referral(
     world: World, dsl: Any, team_manager: Any
 ) -> None:
