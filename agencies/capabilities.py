@@ -120,3 +120,12 @@ def require_capability(*, user: User, capability: str, agency: Agency | None) ->
         errors.PERMISSION_DENIED,
         code="permission_denied",
     )
+
+
+def is_platform_operator(user: User | Any) -> bool:
+    """Runs the service for every authority: the only person the admin shows everything to.
+
+    Django's superuser flag, set only by `manage.py createsuperuser` or another operator; an
+    agency administrator is never one.
+    """
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_superuser", False))

@@ -1,7 +1,9 @@
 """Read-only admin for operations: the audit trail, escalations and the notification outbox.
 
 Children, concerns and referrals are deliberately not in the admin: every read of them goes
-through a selector and is audited, which the admin would bypass.
+through a selector and is audited, which the admin would bypass. Platform operators read all
+of these; an agency administrator reads only the audit events and notifications of their own
+agencies (safeguarding/admin.py holds the policy).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from agencies.models import Membership
 from referrals.models import AuditEvent, Escalation, Notification, PatternRule
 from referrals.outbox.relay import notifications_retry
 
@@ -29,10 +32,17 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
+    agency_admin_may = frozenset({"view"})
+
     list_display = ("created_at", "action", "target_type", "target_id", "actor", "actor_label")
     list_filter = ("action", "target_type")
     search_fields = ("target_id", "request_id", "actor__email")
     date_hierarchy = "created_at"
+
+    def scoped(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent], agency_ids: frozenset[int]
+    ) -> QuerySet[AuditEvent]:
+        return queryset.filter(agency_id__in=agency_ids)
 
 
 @admin.register(Escalation)
@@ -51,6 +61,8 @@ class EscalationAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
+    agency_admin_may = frozenset({"view"})
+
     list_display = (
         "id",
         "recipient",
@@ -67,6 +79,12 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ("status", "channel", "last_error")
     search_fields = ("recipient__email",)
     actions = ("send_again",)
+
+    def scoped(
+        self, request: HttpRequest, queryset: QuerySet[Notification], agency_ids: frozenset[int]
+    ) -> QuerySet[Notification]:
+        members = Membership.objects.filter(agency_id__in=agency_ids).values("user_id")
+        return queryset.filter(recipient_id__in=members)
 
     @admin.action(description="Send the selected failed notifications again")
     def send_again(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

@@ -354,11 +354,11 @@ class ReferralSearchView(ApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        search = ReferralSearchSerializer(data=request.data)
-        search.is_valid(raise_exception=True)
         scope = scope_for_user(_user(request))
         if not (scope.team_ids or scope.authority_ids):
             raise PermissionDenied(NHS_LOOKUP_FOR_AUTHORITIES)
+        search = ReferralSearchSerializer(data=request.data)
+        search.is_valid(raise_exception=True)
         # Only referrals the person receives as the authority, not ones shared with them.
         rows = (
             referral_list_for_user(user=_user(request))

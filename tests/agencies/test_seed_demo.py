@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
-from agencies.management.commands.seed_demo import DEMO_USERS
+from agencies.management.commands.seed_demo import DEMO_OPERATOR, DEMO_USERS
 from agencies.models import Agency, Membership, User
 from referrals.models import AuditEvent, Child, Referral
 
@@ -42,7 +42,11 @@ def test_seed_demo_is_idempotent_and_covers_every_state() -> None:
     )
     states = set(Referral.objects.values_list("status", flat=True))
     assert states == set(Referral.Status.values)
-    assert User.objects.filter(is_agency_system=False).count() == len(DEMO_USERS)
+    # Every demo person, and one platform operator (the only superuser).
+    assert User.objects.filter(is_agency_system=False).count() == len(DEMO_USERS) + 1
+    assert list(User.objects.filter(is_superuser=True).values_list("email", flat=True)) == [
+        DEMO_OPERATOR
+    ]
     assert User.objects.filter(is_agency_system=True).count() == 2
 
 

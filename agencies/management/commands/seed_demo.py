@@ -101,6 +101,9 @@ DEMO_USERS: list[tuple[str, str, str, str, str, str | None]] = [
 ]
 
 
+# The platform operator: runs the service for every authority (a superuser, in the admin only).
+DEMO_OPERATOR = "operator@platform.example"
+
 # Agency systems for the API: client id; the secret is the id followed by "-secret".
 DEMO_API_CLIENTS = [
     ("Northshire Police", "demo-northshire-police"),
@@ -131,6 +134,7 @@ class Command(BaseCommand):
         for email, _first, _last, agency, role, team in DEMO_USERS:
             where = f"{team}, {agency}" if team else agency
             self.stdout.write(f"  {email:<28} {Role(role).label}, {where}")
+        self.stdout.write(f"  {DEMO_OPERATOR:<28} Platform operator (the admin, every authority)")
 
     # Setup data -----------------------------------------------------------------------------
 
@@ -202,13 +206,17 @@ class Command(BaseCommand):
                     email, password, first_name=first, last_name=last, phone="01632 960999"
                 )
             if role == Role.AGENCY_ADMIN and not user.is_staff:
+                # The admin site, scoped to their agency; never a superuser.
                 user.is_staff = True
-                user.is_superuser = True
-                user.save(update_fields=["is_staff", "is_superuser"])
+                user.save(update_fields=["is_staff"])
             agency = agencies[agency_name]
             team = Team.objects.get(agency=agency, name=team_name) if team_name else None
             Membership.objects.get_or_create(user=user, agency=agency, team=team, role=role)
             users[email] = user
+        if not User.objects.filter(email=DEMO_OPERATOR).exists():
+            User.objects.create_superuser(
+                DEMO_OPERATOR, password, first_name="Olu", last_name="Operator"
+            )
         return users
 
     def _api_clients(self, agencies: dict[str, Agency]) -> None:
