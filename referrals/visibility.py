@@ -329,12 +329,14 @@ def authority_received_referrals(scope: Scope) -> QuerySet[Referral]:
 
 
 def referral_audience(*, user: User, referral: Referral) -> Audience:
-    """Which parts of a referral the person sees (they may already see the referral)."""
+    """Which parts of a referral the person sees (they may already see the referral).
+
+    The team is the one that received it (and the authority's service managers, and the duty
+    team while it is open): another team of the same authority is not, so it never reads this
+    team's notes or rationale (docs/design.md, "Who sees what").
+    """
     scope = scope_for_user(user)
-    if referral_is_received_by(user=user, referral=referral) or (
-        referral.status in states.RECEIVED
-        and referral.local_authority_id in scope.team_authority_ids | scope.authority_ids
-    ):
+    if referral_is_received_by(user=user, referral=referral):
         return Audience.TEAM
     if referral.referrer_id == user.pk or referral.referring_agency_id in (
         scope.referring_agency_ids

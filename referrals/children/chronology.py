@@ -102,7 +102,13 @@ def child_chronology_for_user(
         "agency"
     )
     by_pk = {r.pk: r for r in referrals}
-    audiences = {r.pk: referral_audience(user=user, referral=r) for r in referrals}
+    # A referral the person may not open (another team's, received by their authority) is
+    # told as a partner would read it: that it came, what was asked and answered, the outcome,
+    # and how it ended; never its internal events, notes, rationale or feedback's words.
+    audiences = {
+        r.pk: referral_audience(user=user, referral=r) if r.pk in visible_ids else Audience.PARTNER
+        for r in referrals
+    }
     for event in events:
         referral = by_pk[event.referral_id]
         audience = audiences[referral.pk]
