@@ -18,12 +18,16 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.db import connections, models, transaction
 
@@ -293,3 +297,109 @@ def audit_chain_breaks(*, chunk_size: int = 2000) -> Iterator[ChainBreak | Audit
         last = event
     if last is not None:
         yield last
+
+
+# The anchor: the chain's head, signed and written outside the database -----------------------
+#
+# Cutting events off the end of the trail leaves a valid chain. So every few minutes a beat
+# task signs the head (its id and hash) and appends it to a sink the database's administrators
+# cannot write: a file opened for appending (by default; make it append-only on disk), or
+# syslog (shipped to a store with retention). `audit_verify` then checks that the anchored event
+# is still there with the same hash: a missing one is a cut, a different one a rewrite.
+
+ANCHOR_TASK = "referrals.audit.audit_anchor_task"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    event_id: int
+    hash: str
+    anchored_at: str
+    signature: str
+
+    @staticmethod
+    def sign(event_id: int, event_hash: str, anchored_at: str) -> str:
+        message = f"anchor|{event_id}|{event_hash}|{anchored_at}".encode()
+        return hmac.new(_chain_key(), message, hashlib.sha256).hexdigest()
+
+    def is_genuine(self) -> bool:
+        expected = self.sign(self.event_id, self.hash, self.anchored_at)
+        return hmac.compare_digest(expected, self.signature)
+
+    def line(self) -> str:
+        return json.dumps(
+            {
+                "event_id": self.event_id,
+                "hash": self.hash,
+                "anchored_at": self.anchored_at,
+                "signature": self.signature,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def parse(cls, line: str) -> Anchor:
+        data = json.loads(line)
+        return cls(
+            event_id=int(data["event_id"]),
+            hash=str(data["hash"]),
+            anchored_at=str(data["anchored_at"]),
+            signature=str(data["signature"]),
+        )
+
+
+def audit_anchor_write() -> Anchor | None:
+    """Sign the chain's head and append it to the configured sink; None for an empty trail."""
+    head = AuditEvent.objects.order_by("-id").only("id", "hash").first()
+    if head is None:
+        return None
+    anchored_at = datetime.datetime.now(datetime.UTC).isoformat()
+    anchor = Anchor(
+        event_id=head.pk,
+        hash=head.hash,
+        anchored_at=anchored_at,
+        signature=Anchor.sign(head.pk, head.hash, anchored_at),
+    )
+    if settings.AUDIT_ANCHOR_SINK == "syslog":
+        syslog = logging.getLogger("safeguarding.audit_anchor")
+        syslog.info(anchor.line())
+    else:
+        path = Path(settings.AUDIT_ANCHOR_FILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND: each line is added at the end whatever else writes; nothing is rewritten.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "a") as sink:
+            sink.write(anchor.line() + "\n")
+    return anchor
+
+
+def audit_anchor_latest(path: Path | None = None) -> Anchor | None:
+    """The last anchor in an anchor file (by default the configured one)."""
+    path = path or Path(settings.AUDIT_ANCHOR_FILE)
+    if not path.exists():
+        return None
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    return Anchor.parse(lines[-1]) if lines else None
+
+
+def audit_anchor_problem(anchor: Anchor) -> str | None:
+    """What is wrong with the trail as this anchor saw it, or None when it still holds."""
+    if not anchor.is_genuine():
+        return "the anchor's signature does not match: it was not written by this service"
+    anchored = AuditEvent.objects.filter(pk=anchor.event_id).only("hash").first()
+    if anchored is None:
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+        return (
+            f"event {anchor.event_id}, anchored at {anchor.anchored_at}, is gone: the trail "
+            f"was cut (it now ends at event {last})"
+        )
+    if not hmac.compare_digest(anchored.hash, anchor.hash):
+        return f"event {anchor.event_id} is not the event anchored at {anchor.anchored_at}"
+    return None
+
+
+@shared_task(name=ANCHOR_TASK, ignore_result=True)
+def audit_anchor_task() -> int:
+    """Anchor the chain's head outside the database (triggered by beat)."""
+    anchor = audit_anchor_write()
+    return anchor.event_id if anchor else 0

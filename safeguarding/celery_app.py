@@ -13,3 +13,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The referrals app keeps its tasks in the packages whose jobs they are.
 app.autodiscover_tasks(["referrals.outbox", "referrals.clocks", "referrals.casework"])
+app.autodiscover_tasks(["referrals"], related_name="audit")

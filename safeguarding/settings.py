@@ -306,7 +306,18 @@ ESCALATION_SWEEP_INTERVAL_SECONDS = env.float("ESCALATION_SWEEP_INTERVAL_SECONDS
 ESCALATION_SWEEP_BATCH_SIZE = env.int("ESCALATION_SWEEP_BATCH_SIZE", default=500)
 # A claimed notification not sent within this time belongs to a dead worker and is taken again.
 NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.float("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", default=300)
+# The audit chain's head, signed and appended outside the database (referrals/audit.py):
+# "file" (AUDIT_ANCHOR_FILE, opened for appending; make it append-only on disk, chattr +a) or
+# "syslog" (the safeguarding.audit_anchor logger, shipped to a store with retention).
+AUDIT_ANCHOR_SINK = env.str("AUDIT_ANCHOR_SINK", default="file")
+AUDIT_ANCHOR_FILE = env.str("AUDIT_ANCHOR_FILE", default=str(DATA_DIR / "audit-anchors.jsonl"))
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.float("AUDIT_ANCHOR_INTERVAL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
+    "audit-anchor": {
+        "task": "referrals.audit.audit_anchor_task",
+        "schedule": AUDIT_ANCHOR_INTERVAL_SECONDS,
+        "options": {"expires": AUDIT_ANCHOR_INTERVAL_SECONDS},
+    },
     "notifications-relay": {
         "task": "referrals.tasks.notifications_relay_task",
         "schedule": NOTIFICATION_RELAY_INTERVAL_SECONDS,

@@ -31,6 +31,12 @@ PG_CTL_WRAPPER = ROOT / "tests" / "bin" / "pg_ctl"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchors_of_this_test(settings: Any, tmp_path: Path) -> None:
+    """Each test anchors the audit chain in its own file: its database is its own too."""
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.jsonl")
+
+
 # PostgreSQL ----------------------------------------------------------------------------------
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from referrals.audit import GENESIS_HASH, audit_record
+from referrals.audit import (
+    ANCHOR_TASK,
+    GENESIS_HASH,
+    audit_anchor_task,
+    audit_anchor_write,
+    audit_record,
+)
 from referrals.models import AuditAction, AuditEvent
 
 TRIGGER = "referrals_auditevent_append_only"
@@ -127,3 +135,47 @@ def test_concurrent_writers_still_make_one_chain(world: Any) -> None:
     assert AuditEvent.objects.filter(action=AuditAction.VIEW).count() == 6 * 12
     assert not AuditEvent.objects.filter(action=AuditAction.LIST).exists()
     assert "intact" in _verify()
+
+
+# The anchor: the head, signed and written outside the database ---------------------------------
+
+
+def test_a_cut_tail_is_caught_by_the_last_anchor(teacher: Any, settings: Any) -> None:
+    events = _events(teacher, 4)
+    anchor = audit_anchor_write()
+    assert anchor is not None
+    assert anchor.event_id == events[-1].pk
+    assert "holds the anchor" in _verify()
+    # Cutting the last two events leaves a chain that is valid in itself...
+    _behind_the_applications_back("DELETE FROM referrals_auditevent WHERE id >= %s", [events[2].pk])
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit_verify", stdout=out, stderr=out)
+    # ...but the event anchored outside the database is gone.
+    assert f"event {events[-1].pk}" in out.getvalue()
+    assert "was cut" in out.getvalue()
+
+
+def test_an_anchor_not_signed_by_the_service_is_refused(teacher: Any, settings: Any) -> None:
+    _events(teacher, 2)
+    audit_anchor_write()
+    path = Path(settings.AUDIT_ANCHOR_FILE)
+    forged = json.loads(path.read_text().splitlines()[-1]) | {"hash": "0" * 64}
+    path.write_text(json.dumps(forged) + "\n")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit_verify", stdout=out, stderr=out)
+    assert "signature does not match" in out.getvalue()
+
+
+def test_anchors_are_appended_and_beat_writes_them(teacher: Any, settings: Any) -> None:
+    _events(teacher, 1)
+    first = audit_anchor_write()
+    _events(teacher, 1)
+    second = audit_anchor_write()
+    assert first is not None
+    assert second is not None
+    lines = Path(settings.AUDIT_ANCHOR_FILE).read_text().splitlines()
+    assert [json.loads(line)["event_id"] for line in lines] == [first.event_id, second.event_id]
+    assert audit_anchor_task.name == ANCHOR_TASK
+    assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == ANCHOR_TASK
