@@ -66,21 +66,46 @@ from referrals.web.forms.referrals import ReferralForm
 REFERRAL_ROW = ("child", "referring_agency", "local_authority", "team", "decision")
 NHS_LOOKUP_FOR_AUTHORITIES = "Look-up by NHS number is for local authorities only."
 
-PROBLEM = OpenApiResponse(
-    response=inline_serializer(
-        "Problem",
-        {
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "instance": serializers.CharField(required=False),
-            "errors": serializers.DictField(required=False),
-        },
-    ),
-    description="An RFC 9457 problem (application/problem+json).",
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_SCHEMA = inline_serializer(
+    "Problem",
+    {
+        "type": serializers.CharField(help_text="A stable URI reference: switch on this."),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "instance": serializers.CharField(required=False),
+        "errors": serializers.DictField(
+            required=False, help_text="Each field's messages (validation problems)."
+        ),
+    },
 )
-COMMON_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 429: PROBLEM}
+# What each error status means here; its body is an RFC 9457 problem.
+ERROR_MEANINGS = {
+    400: "The request is not valid (/api/problems/validation): `errors` names each field.",
+    401: "No valid credentials (/api/problems/unauthenticated).",
+    403: "Not allowed: the token's scope, or the caller's role (/api/problems/forbidden).",
+    404: "No such record, or not one the caller may see (/api/problems/not-found).",
+    409: "The record's state does not allow it (/api/problems/state or /not-shared).",
+    413: "The request body is too large (/api/problems/too-large).",
+    415: "The body is not JSON (/api/problems/unsupported-media-type).",
+    422: "The Idempotency-Key was used with another body (/api/problems/idempotency-key-reused).",
+    429: "Too many requests (/api/problems/throttled); see Retry-After.",
+}
+
+
+def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
+    """Error responses, declared as application/problem+json with what each means."""
+    return {
+        (status_code, PROBLEM_MEDIA_TYPE): OpenApiResponse(
+            response=PROBLEM_SCHEMA, description=ERROR_MEANINGS[status_code]
+        )
+        for status_code in statuses
+    }
+
+
+COMMON_ERRORS = problems(400, 401, 403, 429)
+BODY_ERRORS = problems(413, 415)
 
 
 class ClientThrottle(UserRateThrottle):
@@ -246,7 +271,12 @@ class ReferralsView(ApiView):
             )
         ],
         request=ReferralCreateSerializer,
-        responses={201: ReferralSerializer, 409: PROBLEM, 422: PROBLEM, **COMMON_ERRORS},
+        responses={
+            201: ReferralSerializer,
+            **problems(404, 409, 422),
+            **COMMON_ERRORS,
+            **BODY_ERRORS,
+        },
         examples=[
             OpenApiExample(
                 "A police referral",
@@ -376,7 +406,7 @@ class ReferralDetailView(ApiView):
     @extend_schema(
         operation_id="referrals_retrieve",
         summary="One referral with its timeline and decision",
-        responses={200: ReferralDetailSerializer, 404: PROBLEM, **COMMON_ERRORS},
+        responses={200: ReferralDetailSerializer, **problems(404), **COMMON_ERRORS},
         examples=[
             _example(
                 "A decided referral",
@@ -430,7 +460,7 @@ class ReferralReceiptView(ApiView):
                     "received_at": serializers.DateTimeField(),
                 },
             ),
-            404: PROBLEM,
+            **problems(404, 409),
             **COMMON_ERRORS,
         },
         examples=[_example("Received", {"referral": 41, "received_at": "2026-11-23T14:30:00Z"})],
@@ -467,7 +497,7 @@ class ChildDetailView(ApiView):
     @extend_schema(
         operation_id="children_retrieve",
         summary="One child",
-        responses={200: ChildSerializer, 404: PROBLEM, **COMMON_ERRORS},
+        responses={200: ChildSerializer, **problems(404), **COMMON_ERRORS},
         examples=[_example("A child", CHILD_EXAMPLE)],
     )
     def get(self, request: Request, pk: int) -> Response:
