@@ -44,6 +44,7 @@ _DOMAIN_STATUS = {
     "permission_denied": status.HTTP_403_FORBIDDEN,
     "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "not_shared": status.HTTP_409_CONFLICT,
+    "not_found": status.HTTP_404_NOT_FOUND,
 }
 
 

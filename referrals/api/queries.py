@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from referrals.api.feed import INVALID_CURSOR, Cursor
+from referrals.api.feed import CURSOR_PATTERN, INVALID_CURSOR, Cursor, feed_moment
 from referrals.core.choices import Urgency
 from referrals.core.states import ReferralStatus
 
@@ -25,6 +25,8 @@ MAX_PAGE_SIZE = 500
 MAX_ID = 2**63 - 1
 UPDATED_AFTER_INVALID = "Give an ISO 8601 date and time with its offset."
 BLANK = "Give a value, or leave the parameter out."
+_FIRST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+_LAST = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -34,24 +36,31 @@ class OffsetDateTimeField(serializers.Field):  # type: ignore[type-arg]
     def to_internal_value(self, data: Any) -> datetime.datetime:
         try:
             value = parse_datetime(str(data))
-            if value is None or value.tzinfo is None:
-                raise ValueError
+        except ValueError:
+            value = None
+        if value is None or value.tzinfo is None:
+            raise serializers.ValidationError(UPDATED_AFTER_INVALID)
+        try:
             # In UTC: the database refuses offsets beyond ±16 hours that Python accepts.
-            return value.astimezone(datetime.UTC)
-        except (ValueError, OverflowError):
-            raise serializers.ValidationError(UPDATED_AFTER_INVALID) from None
+            return feed_moment(value.astimezone(datetime.UTC))
+        except OverflowError:
+            # At the very edge of Python's calendar: before or after every record.
+            return feed_moment(_FIRST if value.year == 1 else _LAST)
 
     def to_representation(self, value: datetime.datetime) -> str:
         return value.isoformat()
+
+
+@extend_schema_field({"type": "string", "pattern": CURSOR_PATTERN})
+class CursorField(serializers.CharField):
+    """A next_cursor: microseconds and an id (cursors from before version 2 still work)."""
 
 
 class FeedQuery(serializers.Serializer):  # type: ignore[type-arg]
     """A page of a feed: changes after a moment, or after the last page's cursor."""
 
     updated_after = OffsetDateTimeField(required=False, help_text="Changes after this moment.")
-    cursor = serializers.CharField(
-        required=False, help_text="The next_cursor of the previous page."
-    )
+    cursor = CursorField(required=False, help_text="The next_cursor of the previous page.")
     page_size = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
     )

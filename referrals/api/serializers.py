@@ -6,10 +6,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
 from agencies.models import Agency, Team
+from referrals.api.contract import NO_NUL, NOT_BLANK
+from referrals.api.queries import MAX_ID
 from referrals.core.choices import CinCategory, Factor, Urgency
 from referrals.core.validators import (
     NHS_NUMBER_INVALID,
@@ -316,20 +319,31 @@ class ReferralDetailSerializer(ReferralSerializer):
         ).data
 
 
+def text(max_length: int, *, required: bool = True, **kwargs: Any) -> serializers.CharField:
+    """Text the API takes: bounded, never a NUL, and (unless blank is allowed) not only spaces."""
+    pattern = NO_NUL if kwargs.get("allow_blank") else NOT_BLANK
+    return serializers.CharField(
+        max_length=max_length,
+        required=required,
+        validators=[RegexValidator(pattern, "Enter some text.")],
+        **kwargs,
+    )
+
+
 class ChildInputSerializer(serializers.Serializer[dict[str, Any]]):
     """A known child by id, or the details of a child to find or record."""
 
-    id = serializers.IntegerField(required=False, min_value=1)
-    first_name = serializers.CharField(required=False, max_length=100)
-    last_name = serializers.CharField(required=False, max_length=100)
-    other_names = serializers.CharField(required=False, max_length=200, allow_blank=True)
+    id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    first_name = text(100, required=False)
+    last_name = text(100, required=False)
+    other_names = text(200, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     expected_date_of_birth = serializers.DateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    postcode = serializers.CharField(required=False, allow_blank=True, max_length=8)
-    nhs_number = serializers.CharField(required=False, allow_blank=True, max_length=12)
-    upn = serializers.CharField(required=False, allow_blank=True, max_length=13)
+    address = text(1000, required=False, allow_blank=True)
+    postcode = text(8, required=False, allow_blank=True)
+    nhs_number = text(12, required=False, allow_blank=True)
+    upn = text(13, required=False, allow_blank=True)
 
     def validate_nhs_number(self, value: str) -> str:
         digits = "".join(value.split())
@@ -361,9 +375,7 @@ class ChildInputSerializer(serializers.Serializer[dict[str, Any]]):
 class ReferralSearchSerializer(serializers.Serializer[dict[str, Any]]):
     """Look a child's referrals up by NHS number: in the body, never in an address."""
 
-    nhs_number = serializers.CharField(
-        max_length=12, help_text="Ten digits; spaces allowed (943 476 5919)."
-    )
+    nhs_number = text(12, help_text="Ten digits; spaces allowed (943 476 5919).")
 
     def validate_nhs_number(self, value: str) -> str:
         digits = "".join(value.split())
@@ -376,8 +388,8 @@ class ReferralCreateSerializer(serializers.Serializer[dict[str, Any]]):
     """What a partner agency's system sends: its shape. The rules are the browser form's."""
 
     child = ChildInputSerializer()
-    referring_agency = serializers.IntegerField(required=False, min_value=1)
-    local_authority = serializers.IntegerField(required=False, min_value=1)
+    referring_agency = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    local_authority = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
     category = serializers.ChoiceField(
         choices=CinCategory.choices, required=False, allow_blank=True
@@ -385,19 +397,19 @@ class ReferralCreateSerializer(serializers.Serializer[dict[str, Any]]):
     factors = serializers.ListField(
         child=serializers.ChoiceField(choices=Factor.choices), required=False, max_length=20
     )
-    reason = serializers.CharField(max_length=20_000)
-    desired_outcome = serializers.CharField(max_length=20_000)
+    reason = text(20_000)
+    desired_outcome = text(20_000)
     consent = serializers.ChoiceField(choices=Referral.Consent.choices)
-    consent_reason = serializers.CharField(
+    consent_reason = text(
+        5_000,
         required=False,
         allow_blank=True,
-        max_length=5_000,
         help_text="Required when consent was refused or not sought.",
     )
     parents_aware = serializers.ChoiceField(choices=Referral.ParentsAware.choices)
-    referrer_name = serializers.CharField(max_length=200)
-    referrer_phone = serializers.CharField(max_length=32)
-    referrer_email = serializers.EmailField()
+    referrer_name = text(200)
+    referrer_phone = text(32)
+    referrer_email = serializers.EmailField(max_length=254)
 
 
 class AgencyDirectorySerializer(serializers.ModelSerializer[Agency]):

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from agencies.models import Agency, LocalAuthority, User
 from referrals.api.auth import AgencyClientAuthentication, ScopeOrVerifiedSession
+from referrals.api.contract import body_check
 from referrals.api.feed import feed_page
 from referrals.api.problems import problem_exception_handler
 from referrals.api.queries import MAX_PAGE_SIZE, FeedQuery, ReferralQuery, query_of
@@ -203,7 +204,7 @@ REFERRAL_EXAMPLE = {
     },
     "updated_at": "2026-11-23T14:00:00Z",
 }
-NEXT_CURSOR_EXAMPLE = "MjAyNi0xMS0yM1QxNDowMDowMCswMDowMHw0MQ"
+NEXT_CURSOR_EXAMPLE = "1795442400000000.41"
 
 
 def _example(name: str, value: Any) -> OpenApiExample:
@@ -306,6 +307,8 @@ class ReferralsView(ApiView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         fields = _referral_fields(data)
+        # Then the schema itself, to the letter (the serializer strips spaces before it counts).
+        body_check("ReferralCreateRequest", request.data)
         agency = referring_agency_for(user=_user(request), agency_id=data.get("referring_agency"))
         authority_id = data.get("local_authority")
         authority = (
@@ -389,6 +392,7 @@ class ReferralSearchView(ApiView):
             raise PermissionDenied(NHS_LOOKUP_FOR_AUTHORITIES)
         search = ReferralSearchSerializer(data=request.data)
         search.is_valid(raise_exception=True)
+        body_check("ReferralSearchRequest", request.data)
         # Only referrals the person receives as the authority, not ones shared with them.
         rows = (
             referral_list_for_user(user=_user(request))

@@ -64,7 +64,7 @@ def _child_for(*, user: User, agency: Agency, child: PartnerChild) -> Child:
     if child.get("id") is not None:
         found = child_list_for_user(user=user).filter(pk=child["id"]).first()
         if found is None:
-            raise ApplicationError(CHILD_NOT_FOUND, code="child_not_found")
+            raise ApplicationError(CHILD_NOT_FOUND, code="not_found")
         return found
     nhs_number = child.get("nhs_number") or ""
     if nhs_number:

@@ -8,6 +8,7 @@ import pytest
 
 from referrals.models import Referral
 from tests.referrals.api.conftest import ApiClient
+from tests.referrals.api.test_referrals import NEW_REFERRAL
 
 PROBLEM = "application/problem+json"
 
@@ -70,3 +71,28 @@ def test_an_unknown_address_under_the_api_is_a_problem_not_a_page(
     northshire_api: ApiClient, path: str
 ) -> None:
     _is_problem(northshire_api.get(path), 404)
+
+
+def test_the_schema_is_enforced_to_the_letter(police_api: ApiClient) -> None:
+    # The serializer strips spaces before it counts; the schema counts what was sent.
+    body = {**NEW_REFERRAL, "referrer_name": "P" * 200 + " "}
+    response = police_api.post("/api/v1/referrals/", body)
+    problem = _is_problem(response, 400)
+    assert problem["errors"] == {
+        "referrer_name": ["Ensure this field has no more than 200 characters."]
+    }
+    # A child named neither by id nor by name, and with both kinds of date.
+    both_dates = {"date_of_birth": "2012-11-30", "expected_date_of_birth": "2027-01-01"}
+    for child in ({}, {"first_name": "Cara", "last_name": "Specimen", **both_dates}):
+        response = police_api.post("/api/v1/referrals/", {**NEW_REFERRAL, "child": child})
+        assert "child" in _is_problem(response, 400)["errors"]
+    assert not Referral.objects.exists()
+
+
+def test_feed_cursors_are_numbers_and_old_ones_still_work(northshire_api: ApiClient) -> None:
+    first = northshire_api.get("/api/v1/referrals/", {"page_size": 1}).json()["next_cursor"]
+    assert first.replace(".", "").isdigit()
+    assert northshire_api.get("/api/v1/referrals/", {"cursor": first}).status_code == 200
+    old = "MjAyNi0xMS0yM1QxNDowMDowMCswMDowMHw0MQ"  # handed out before cursors were numbers
+    assert northshire_api.get("/api/v1/referrals/", {"cursor": old}).status_code == 200
+    _is_problem(northshire_api.get("/api/v1/referrals/", {"cursor": "abc"}), 400)
