@@ -17,6 +17,9 @@ so a POST by one person never changes what the next one finds.
     unshared  the police's DSL: a partner agency it is not shared with
     admin     an agency administrator with access to the Django admin (is_staff)
 
+Every URL of the admin site (not only its index, the `admin:*` row) is asked by these people,
+an agency administrator and a platform operator in tests/security/test_admin_scope.py.
+
 API URLs answer 401 to anonymous callers. People reach the API with their verified session
 (the rows below); agency systems with OAuth2 tokens, in a second matrix (TOKEN_MATRIX) with one
 column per agency's system. After signing in, the MFA pages send people on (302) once they

@@ -16,9 +16,11 @@ from jsonschema import Draft202012Validator
 from rest_framework.exceptions import ValidationError
 
 # Text the server stores: never a NUL (PostgreSQL cannot store it), and a required text not only
-# spaces (forms and serializers strip them). Python's `re` reads these, as the validators do.
+# spaces (forms and serializers strip them with str.strip). The spaces are listed, not `\s`:
+# what `\s` means differs between JSON Schema's regexes and Python's, str.strip's is this set.
+SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_NUL = r"^[^\x00]*$"
-NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NOT_BLANK = rf"^[^\x00]*[^\x00{SPACES}][^\x00]*$"
 
 _CONSENT_REASON_RULE = {
     "if": {

@@ -149,12 +149,26 @@ MODEL_URLS = ("changelist", "add", "change", "delete", "history", "password_chan
 
 
 def test_every_admin_url_answers_each_kind_of_person(
-    world: World, north_admin: User, operator: User, teacher: Any, outsider: Any, social_worker: Any
+    world: World,
+    north_admin: User,
+    operator: User,
+    teacher: Any,
+    dsl: Any,
+    other_school_dsl: Any,
+    outsider: Any,
+    social_worker: Any,
+    team_manager: Any,
+    partner: Any,
+    police_officer: Any,
 ) -> None:
+    """The permission matrix's people (tests/test_permission_matrix.py) on every admin URL."""
     records = _records(world, outsider, social_worker)
+    # Everyone who is not an administrator: the matrix's columns but its admin.
+    others = (teacher, dsl, other_school_dsl, outsider, social_worker, team_manager, partner,
+              police_officer)  # fmt: skip
     people = {
         "anon": Client(),
-        "staff": _admin_client(teacher),
+        **{f"staff:{person.email}": _admin_client(person) for person in others},
         "admin": _admin_client(north_admin),
         "operator": _admin_client(operator),
     }
@@ -184,7 +198,9 @@ def test_every_admin_url_answers_each_kind_of_person(
         checked += 1
         assert got["anon"] == 302, (route, got)
         # Signed in without being an administrator: sent to sign in as one, never let in.
-        assert got["staff"] in (302, 403), (route, got)
+        for who, status in got.items():
+            if who.startswith("staff:"):
+                assert status in (302, 403), (route, who, status)
         if object_url or (name.endswith(("_changelist", "_add")) and model_label in CLOSED):
             # Southvale's record, or a model closed to agency administrators.
             assert got["admin"] in (302, 403, 404), (route, got)
