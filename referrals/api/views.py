@@ -329,20 +329,24 @@ class ReferralsView(ApiView):
             replayed = False
         except IdempotentReplay as replay:
             referral, replayed = replay.referral, True
-        # Read back through the selector, as every answer is (the submitter always sees it).
-        referral = (
-            referral_list_for_user(user=_user(request))
-            .select_related(*REFERRAL_ROW)
-            .get(pk=referral.pk)
-        )
-        response = Response(
-            ReferralSerializer(referral, context={"user": request.user}).data,
-            status=status.HTTP_201_CREATED,
-        )
-        response["Location"] = f"/api/v1/referrals/{referral.pk}/"
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return _created(request, referral, replayed=replayed)
+
+
+def _created(request: Request, referral: Referral, *, replayed: bool) -> Response:
+    """201 with the referral, read back through the selector as every answer is."""
+    referral = (
+        referral_list_for_user(user=_user(request))
+        .select_related(*REFERRAL_ROW)
+        .get(pk=referral.pk)
+    )
+    response = Response(
+        ReferralSerializer(referral, context={"user": request.user}).data,
+        status=status.HTTP_201_CREATED,
+    )
+    response["Location"] = f"/api/v1/referrals/{referral.pk}/"
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _filtered(queryset: QuerySet[Referral], query: dict[str, Any]) -> QuerySet[Referral]:
