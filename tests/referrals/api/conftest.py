@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from referrals.casework.partners import api_client_create
+from tests import factories
 from tests.conftest import World
 
 
@@ -66,3 +68,16 @@ def southvale_api(world: World, agency_client: Callable[..., ApiClient]) -> ApiC
 @pytest.fixture
 def northshire_api(world: World, agency_client: Callable[..., ApiClient]) -> ApiClient:
     return agency_client(world.north_csc)
+
+
+@pytest.fixture
+def seeded(world: World, northshire_api: ApiClient) -> ApiClient:
+    """Some referrals and children for the reads to find."""
+    for _ in range(3):
+        factories.SubmittedReferralFactory.create(
+            referring_agency=world.riverside,
+            child__created_by_agency=world.riverside,
+            team=world.front_door,
+        )
+    cache.clear()
+    return northshire_api

@@ -10,29 +10,13 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import ignored_auth, not_a_server_error, response_schema_conformance
 
-from tests import factories
-from tests.conftest import World
 from tests.referrals.api.conftest import ApiClient
-
-
-@pytest.fixture
-def seeded(world: World, northshire_api: ApiClient) -> ApiClient:
-    """Some referrals and children for the reads to find."""
-    for _ in range(3):
-        factories.SubmittedReferralFactory.create(
-            referring_agency=world.riverside,
-            child__created_by_agency=world.riverside,
-            team=world.front_door,
-        )
-    cache.clear()
-    return northshire_api
 
 
 @pytest.fixture
