@@ -29,7 +29,6 @@ _FLAGS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
 
 
 def _audit_admin(request: HttpRequest, objects: list[models.Model], flag: int) -> None:
-
     audit_record_many(
         actor=request.user,  # type: ignore[arg-type]
         action=AuditAction.ADMIN_CHANGE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agencies.capabilities import require_capability
 from agencies.models import Agency, User
 from referrals.models import Referral, ReferralEvent
 
@@ -18,6 +19,11 @@ def locked_referral(referral: Referral, *related: str) -> Referral:
 def receiving_agency(referral: Referral) -> Agency | None:
     """The agency whose team received the referral (none for a draft)."""
     return referral.team.agency if referral.team_id and referral.team else None
+
+
+def require_receiving_capability(*, user: User, referral: Referral, capability: str) -> None:
+    """Refuse unless the person's role grants `capability` in the agency that received it."""
+    require_capability(user=user, capability=capability, agency=receiving_agency(referral))
 
 
 def event_add(

@@ -12,7 +12,12 @@ from django.utils import timezone
 from agencies.capabilities import require_capability
 from agencies.models import Agency, LocalAuthority, User
 from referrals.audit import audit_record, audit_rows_last
-from referrals.casework.common import event_add, locked_referral, receiving_agency
+from referrals.casework.common import (
+    event_add,
+    locked_referral,
+    receiving_agency,
+    require_receiving_capability,
+)
 from referrals.clocks.running import referral_clocks_start
 from referrals.concerns.drafts import drafts_discard_for
 from referrals.core import errors, states
@@ -212,8 +217,8 @@ def referral_transfer(
     did; the receiving authority gets a new referral linked to it.
     """
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.transfer_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.transfer_referral"
     )
     states.transition(referral, Step.TRANSFER)
     ensure(

@@ -14,10 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.capabilities import require_capability
 from agencies.models import Agency, User
 from referrals.audit import api_actor_label, audit_record
-from referrals.casework.common import event_add, locked_referral, receiving_agency
+from referrals.casework.common import (
+    event_add,
+    locked_referral,
+    receiving_agency,
+    require_receiving_capability,
+)
 from referrals.core import errors, states
 from referrals.core.errors import ApplicationError, ensure
 from referrals.core.states import Step
@@ -46,8 +50,8 @@ def referral_share(
 ) -> Share:
     """Share a referral with a partner agency, with the reason recorded, until a date."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.share_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.share_referral"
     )
     states.transition(referral, Step.SHARE)
     ensure(bool(reason.strip()), errors.REASON_REQUIRED)
@@ -90,10 +94,8 @@ def share_revoke(*, share: Share, user: User | None) -> Share:
     share = Share.objects.select_for_update().select_related("referral", "agency").get(pk=share.pk)
     ensure(share.revoked_at is None, errors.SHARE_NOT_ACTIVE, code="state")
     if user is not None:
-        require_capability(
-            user=user,
-            capability="referrals.share_referral",
-            agency=receiving_agency(share.referral),
+        require_receiving_capability(
+            user=user, referral=share.referral, capability="referrals.share_referral"
         )
     share.revoked_at = timezone.now()
     share.revoked_by = user

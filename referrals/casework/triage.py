@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.capabilities import require_capability
 from agencies.models import User
 from referrals.audit import audit_record
-from referrals.casework.common import event_add, locked_referral, receiving_agency
+from referrals.casework.common import (
+    event_add,
+    locked_referral,
+    receiving_agency,
+    require_receiving_capability,
+)
 from referrals.core import errors, states
 from referrals.core.errors import ensure
 from referrals.core.states import Step
@@ -24,8 +28,8 @@ from referrals.visibility import referral_is_received_by, user_is_referrer_side
 def referral_claim(*, referral: Referral, user: User) -> Referral:
     """Take ownership; exactly one owner however many click at once."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.acknowledge_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.acknowledge_referral"
     )
     states.transition(referral, Step.CLAIM)
     if referral.owner_id == user.pk:
@@ -47,8 +51,8 @@ def referral_claim(*, referral: Referral, user: User) -> Referral:
 def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
     """Mark a submitted referral as received; stops the acknowledgement clock."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.acknowledge_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.acknowledge_referral"
     )
     states.transition(referral, Step.ACKNOWLEDGE)
     ensure(
@@ -91,8 +95,8 @@ def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
 def referral_request_information(*, referral: Referral, user: User, message: str) -> Referral:
     """Ask the referrer for more; the decision clock keeps running."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.acknowledge_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.acknowledge_referral"
     )
     states.transition(referral, Step.REQUEST_INFORMATION)
     ensure(bool(message.strip()), errors.REASON_REQUIRED)
@@ -147,7 +151,6 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
 @transaction.atomic
 def referral_note_add(*, referral: Referral, user: User, text: str) -> ReferralEvent:
     """An internal note on the timeline, for the receiving team only."""
-
     referral = locked_referral(referral)
     ensure(
         referral_is_received_by(user=user, referral=referral),
@@ -171,8 +174,8 @@ def referral_note_add(*, referral: Referral, user: User, text: str) -> ReferralE
 def referral_reassign(*, referral: Referral, user: User, to_user: User) -> Referral:
     """A manager gives an open referral to someone else in the receiving team."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.reassign_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.reassign_referral"
     )
     states.transition(referral, Step.REASSIGN)
     ensure(
@@ -220,8 +223,8 @@ def referral_decide(
 ) -> Referral:
     """Record the response; stops the decision clock and sends the referrer the feedback."""
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.decide_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.decide_referral"
     )
     states.transition(referral, Step.DECIDE)
     ensure(bool(rationale.strip()) and bool(feedback.strip()), errors.REASON_REQUIRED)
@@ -282,8 +285,8 @@ def referral_decide(
 @transaction.atomic
 def referral_close(*, referral: Referral, user: User) -> Referral:
     referral = locked_referral(referral)
-    require_capability(
-        user=user, capability="referrals.decide_referral", agency=receiving_agency(referral)
+    require_receiving_capability(
+        user=user, referral=referral, capability="referrals.decide_referral"
     )
     states.transition(referral, Step.CLOSE)
     referral.closed_at = timezone.now()

@@ -19,7 +19,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from agencies.capabilities import user_has_capability
-from agencies.models import Agency, User
+from agencies.models import User
+from referrals.casework.common import receiving_agency
 from referrals.casework.referrals import referral_transfer
 from referrals.casework.sharing import referral_share, share_revoke
 from referrals.casework.triage import (
@@ -88,15 +89,11 @@ ACTIONS: dict[str, tuple[Step, str]] = {
 }
 
 
-def _receiving_agency(referral: Referral) -> Agency | None:
-    return referral.team.agency if referral.team is not None else None
-
-
 def _capabilities(user: Any, referral: Referral, audience: Audience) -> set[str]:
     """What the person may do to this referral as the receiving authority."""
     if audience != Audience.TEAM:
         return set()
-    agency = _receiving_agency(referral)
+    agency = receiving_agency(referral)
     return {
         name
         for name, capability in CAPABILITIES.items()
@@ -376,7 +373,7 @@ def referral_decide_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     referral = referral_get_for_user(user=request.user, pk=pk)
     _require(request, referral, "decide")
     if not states.allows(Step.DECIDE, referral.status):
-        messages.error(request, "This referral cannot be decided in its current state.")
+        messages.error(request, states.TABLE[Step.DECIDE].refusal)
         return redirect("referral-detail", pk=referral.pk)
     if request.method == "POST":
         form = DecisionForm(request.POST)
