@@ -12,7 +12,6 @@ from typing import Any
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -36,7 +35,6 @@ from agencies.selectors import admin_agency_ids
 # Roles only a platform operator grants: administrators, and agency systems (made with their
 # OAuth2 application, never by hand).
 OPERATOR_ONLY_ROLES = frozenset({Role.AGENCY_ADMIN, Role.AGENCY_SYSTEM})
-SELF_GRANT = "You cannot change your own access. Ask another administrator."
 
 
 def _operator(request: HttpRequest) -> bool:
@@ -211,25 +209,9 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class MembershipForm(forms.ModelForm[Membership]):
-    """Refuses a grant to the administrator themselves (the request is set by the admin)."""
-
-    request: HttpRequest | None = None
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        request = self.request
-        if request is not None and not _operator(request):
-            user = data.get("user") or getattr(self.instance, "user", None)
-            if user is not None and user.pk == request.user.pk:
-                raise forms.ValidationError(SELF_GRANT)
-        return data
-
-
 @admin.register(Membership)
 class MembershipAdmin(ScopedMembershipFields, admin.ModelAdmin[Membership]):
     agency_admin_may = frozenset({"view", "add", "change", "delete"})
-    form = MembershipForm
     list_display = ("user", "agency", "team", "role")
     list_filter = ("role",)
     search_fields = ("user__email", "agency__name")
@@ -238,26 +220,12 @@ class MembershipAdmin(ScopedMembershipFields, admin.ModelAdmin[Membership]):
     def scoped(
         self, request: HttpRequest, queryset: QuerySet[Membership], agency_ids: frozenset[int]
     ) -> QuerySet[Membership]:
-        # Their own memberships are shown, never theirs to change (see has_change_permission).
+        # Their own memberships are shown, never theirs to change (agency_admin_may_change).
         return queryset.filter(agency_id__in=agency_ids)
 
-    def get_form(
-        self,
-        request: HttpRequest,
-        obj: Membership | None = None,
-        change: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"request": request})
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        own = obj is not None and obj.user_id == request.user.pk and not _operator(request)
-        return not own and bool(super().has_change_permission(request, obj))
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        own = obj is not None and obj.user_id == request.user.pk and not _operator(request)
-        return not own and bool(super().has_delete_permission(request, obj))
+    def agency_admin_may_change(self, request: HttpRequest, obj: Membership) -> bool:
+        """Nobody changes or removes their own access: another administrator does."""
+        return obj.user_id != request.user.pk
 
 
 @admin.register(RoutingRule)

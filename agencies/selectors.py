@@ -12,14 +12,20 @@ from referrals.audit import audit_denied
 
 
 def admin_agency_ids(*, user: User) -> frozenset[int]:
-    """The agencies in which the person is an agency administrator."""
+    """The agencies in which the person is an agency administrator (cached on the user object
+    for the rest of the request: the admin asks for every model on every page)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    return frozenset(
+    cached: frozenset[int] | None = getattr(user, "_admin_agency_ids", None)
+    if cached is not None:
+        return cached
+    ids = frozenset(
         Membership.objects.filter(
             user=user, role=Role.AGENCY_ADMIN, agency__is_active=True
         ).values_list("agency_id", flat=True)
     )
+    user.__dict__["_admin_agency_ids"] = ids
+    return ids
 
 
 def agency_users_for_admin(*, user: User) -> QuerySet[User]:

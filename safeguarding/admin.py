@@ -60,10 +60,11 @@ class AuditedModelAdminMixin:
 class ScopedAdminMixin:
     """Operators: the model admin's own rules. Agency administrators: what it opens, scoped.
 
-    A model admin opens itself with two attributes of its own (this mixin sits first in the
-    class, so it defines neither): `agency_admin_may`, what an agency administrator may do
-    ("view", "add", "change", "delete"), and `scoped(request, queryset, agency_ids)`, the rows
-    of those agencies. Without them, agency administrators see nothing of it.
+    A model admin opens itself with attributes of its own (this mixin sits first in the class,
+    so it defines none of them): `agency_admin_may`, what an agency administrator may do
+    ("view", "add", "change", "delete"); `scoped(request, queryset, agency_ids)`, the rows of
+    those agencies; and, if some of those rows are theirs to see but not to change,
+    `agency_admin_may_change(request, obj)`. Without them, agency administrators see nothing.
     """
 
     def _opened(self) -> frozenset[str]:
@@ -84,7 +85,12 @@ class ScopedAdminMixin:
             return False
         if not admin_agency_ids(user=request.user):  # type: ignore[arg-type]
             return False
-        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+        if obj is None:
+            return True
+        if not self.get_queryset(request).filter(pk=obj.pk).exists():
+            return False
+        may_change = getattr(self, "agency_admin_may_change", None)
+        return action in ("view", "add") or may_change is None or bool(may_change(request, obj))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if is_platform_operator(request.user):

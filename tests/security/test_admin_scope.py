@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from agencies.models import Membership, Role, User
@@ -249,3 +251,36 @@ def test_every_admin_list_shows_an_agency_admin_only_their_agencies(
     assert records["north.notification"] in notes
     assert not notes.exclude(recipient__memberships__agency=world.north_csc).exists()
     assert Notification.objects.count() > notes.count()
+
+
+def test_the_admin_index_reads_the_administrators_agencies_once(
+    world: World, north_admin: User
+) -> None:
+    client = _admin_client(north_admin)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/admin/").status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if "'agency_admin'" in q["sql"]]
+    assert len(reads) == 1, len(reads)
+
+
+def test_an_agency_admin_sees_their_own_membership_but_cannot_change_it(
+    world: World, north_admin: User
+) -> None:
+    own = Membership.objects.get(user=north_admin)
+    client = _admin_client(north_admin)
+    assert own.pk in client.get("/admin/agencies/membership/").context["cl"].queryset.values_list(
+        "pk", flat=True
+    )
+    page = client.get(f"/admin/agencies/membership/{own.pk}/change/")
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False  # shown read-only
+    client.post(
+        f"/admin/agencies/membership/{own.pk}/change/",
+        {"user": north_admin.pk, "agency": world.north_csc.pk, "role": Role.SERVICE_MANAGER},
+    )
+    assert (
+        client.post(f"/admin/agencies/membership/{own.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    own.refresh_from_db()
+    assert own.role == Role.AGENCY_ADMIN
