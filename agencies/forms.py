@@ -68,7 +68,6 @@ class EmailChangeForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-
         email = str(self.cleaned_data["email"]).lower()
         if User.objects.filter(email=email).exists():
             raise forms.ValidationError("That email address is already in use.")

@@ -88,7 +88,6 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send the selected failed notifications again")
     def send_again(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-
         count = notifications_retry(notifications=queryset, user=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"{count} notification(s) back in the outbox.")
 

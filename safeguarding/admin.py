@@ -135,7 +135,6 @@ class SafeguardingAdminSite(admin.AdminSite):
         super().register(model_or_iterable, base, **options)
 
     def has_permission(self, request: HttpRequest) -> bool:
-
         user = request.user
         if not (user.is_active and user.is_staff):
             return False

@@ -161,7 +161,6 @@ class SessionEndedMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith("/static/"):
             return self.get_response(request)

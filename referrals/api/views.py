@@ -31,7 +31,6 @@ from agencies.models import Agency, LocalAuthority, User
 from referrals.api.auth import AgencyClientAuthentication, ScopeOrVerifiedSession
 from referrals.api.contract import body_check
 from referrals.api.feed import feed_page
-from referrals.api.problems import problem_exception_handler
 from referrals.api.queries import MAX_PAGE_SIZE, FeedQuery, ReferralQuery, query_of
 from referrals.api.serializers import (
     REFERRAL_COLUMNS,
@@ -123,10 +122,6 @@ class ApiView(APIView):
     permission_classes = [ScopeOrVerifiedSession]
     throttle_classes = [ClientThrottle]
     write_methods: tuple[str, ...] = ()
-
-    def get_exception_handler(self) -> Any:
-
-        return problem_exception_handler
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
