@@ -8,6 +8,7 @@ from referrals.models.audit import AuditAction, AuditEvent
 from referrals.models.casework import (
     Decision,
     IdempotencyKey,
+    OutcomeRead,
     Referral,
     ReferralEvent,
     ReferralGroupObjectPermission,
@@ -24,11 +25,19 @@ from referrals.models.files import (
     AttachmentType,
     attachment_upload_to,
 )
-from referrals.models.outbox import Notification
+from referrals.models.outbox import (
+    EMAIL_BY_DEFAULT,
+    URGENT_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
 from referrals.models.patterns import PatternFlag, PatternRule
 
 __all__ = [
     "ATTACHMENT_EXTENSIONS",
+    "EMAIL_BY_DEFAULT",
+    "URGENT_KINDS",
     "Addendum",
     "Attachment",
     "AttachmentType",
@@ -43,6 +52,9 @@ __all__ = [
     "HouseholdMember",
     "IdempotencyKey",
     "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "OutcomeRead",
     "PatternFlag",
     "PatternRule",
     "Referral",

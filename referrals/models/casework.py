@@ -250,6 +250,22 @@ class Decision(models.Model):
         return f"Decision on referral #{self.referral_id}"
 
 
+class OutcomeRead(models.Model):
+    """A person on the referrer's side has read a referral's outcome: their own read state."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="outcome_reads")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "referral"], name="outcome_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome of referral #{self.referral_id} read"
+
+
 class Share(models.Model):
     """A referral shared with another agency: the only place object-level grants are made."""
 

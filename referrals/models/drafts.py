@@ -27,6 +27,9 @@ class Draft(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # The form's fields as posted: {name: [values]}; never logged.
     payload = models.JSONField(default=dict)
+    # The form's own count of its saves: a save carrying a lower number than the one stored
+    # (an autosave still in flight when the form was posted) changes nothing.
+    version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
