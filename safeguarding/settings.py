@@ -121,6 +121,7 @@ TEMPLATES = [
             # The referrals app keeps its template tags with its pages (referrals/web).
             "libraries": {
                 "govuk": "referrals.web.templatetags.govuk",
+                "notifications": "referrals.web.templatetags.notifications",
                 "triage": "referrals.web.templatetags.triage",
             },
         },

@@ -23,7 +23,15 @@ from referrals.concerns.drafts import drafts_discard_for
 from referrals.core import errors, states
 from referrals.core.errors import ensure
 from referrals.core.states import Step
-from referrals.models import AuditAction, Child, Concern, Draft, Referral, ReferralEvent
+from referrals.models import (
+    AuditAction,
+    Child,
+    Concern,
+    Draft,
+    NotificationKind,
+    Referral,
+    ReferralEvent,
+)
 from referrals.outbox.notices import notifications_create
 from referrals.outbox.recipients import team_members
 from referrals.patterns.services import pattern_flags_evaluate
@@ -136,6 +144,7 @@ def referral_submit(
     notifications_create(
         recipients=team_members(team_id=referral.team_id),
         subject="A new referral is in your queue",
+        kind=NotificationKind.REFERRAL_RECEIVED,
         body=f"Referral #{referral.pk} ({referral.get_urgency_display()}) needs acknowledging.",
         referral=referral,
     )
@@ -201,6 +210,7 @@ def referral_withdraw(*, referral: Referral, user: User, reason: str) -> Referra
     notifications_create(
         recipients=team_members(team_id=referral.team_id),
         subject="A referral was withdrawn",
+        kind=NotificationKind.OTHER,
         body=f"Referral #{referral.pk} was withdrawn by the referrer.",
         referral=referral,
     )
@@ -271,6 +281,7 @@ def referral_transfer(
     notifications_create(
         recipients=team_members(team_id=successor.team_id),
         subject="A referral was transferred to your queue",
+        kind=NotificationKind.TRANSFERRED,
         body=f"Referral #{successor.pk} was transferred from another authority.",
         referral=successor,
     )

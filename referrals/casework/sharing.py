@@ -25,7 +25,9 @@ from referrals.casework.common import (
 from referrals.core import errors, states
 from referrals.core.errors import ApplicationError, ensure
 from referrals.core.states import Step
-from referrals.models import AuditAction, Referral, ReferralEvent, Share
+from referrals.models import AuditAction, NotificationKind, Referral, ReferralEvent, Share
+from referrals.outbox.notices import notifications_create
+from referrals.outbox.recipients import share_recipients
 from referrals.visibility import scope_for_user
 
 
@@ -84,6 +86,13 @@ def referral_share(
         action=AuditAction.SHARE,
         target=referral,
         data={"agency": agency.pk},
+    )
+    notifications_create(
+        recipients=share_recipients(agency_id=agency.pk),
+        subject="A referral was shared with your agency",
+        body=f"Referral #{referral.pk} was shared with {agency.name} by children's social care.",
+        kind=NotificationKind.SHARED,
+        referral=referral,
     )
     return share
 

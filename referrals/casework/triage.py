@@ -18,7 +18,7 @@ from referrals.casework.common import (
 from referrals.core import errors, states
 from referrals.core.errors import ensure
 from referrals.core.states import Step
-from referrals.models import AuditAction, Decision, Referral, ReferralEvent
+from referrals.models import AuditAction, Decision, NotificationKind, Referral, ReferralEvent
 from referrals.outbox.notices import notifications_create
 from referrals.outbox.recipients import referral_referrer_recipients, team_members, team_memberships
 from referrals.visibility import referral_is_received_by, user_is_referrer_side
@@ -85,6 +85,7 @@ def referral_acknowledge(*, referral: Referral, user: User) -> Referral:
     notifications_create(
         recipients=referral_referrer_recipients(referral),
         subject="Your referral has been received",
+        kind=NotificationKind.ACKNOWLEDGED,
         body=f"Referral #{referral.pk} has been acknowledged by the front door.",
         referral=referral,
     )
@@ -112,6 +113,7 @@ def referral_request_information(*, referral: Referral, user: User, message: str
     notifications_create(
         recipients=referral_referrer_recipients(referral),
         subject="The front door has asked for more information",
+        kind=NotificationKind.QUESTION,
         body=f"Referral #{referral.pk}: please sign in and answer the question.",
         referral=referral,
     )
@@ -142,6 +144,7 @@ def referral_provide_information(*, referral: Referral, user: User, message: str
     notifications_create(
         recipients=recipients,
         subject="The referrer has answered",
+        kind=NotificationKind.ANSWER,
         body=f"Referral #{referral.pk} has new information.",
         referral=referral,
     )
@@ -204,6 +207,7 @@ def referral_reassign(*, referral: Referral, user: User, to_user: User) -> Refer
     notifications_create(
         recipients=[to_user],
         subject="A referral was assigned to you",
+        kind=NotificationKind.ASSIGNED,
         body=f"Referral #{referral.pk} was assigned to you by a manager.",
         referral=referral,
     )
@@ -276,6 +280,7 @@ def referral_decide(
     notifications_create(
         recipients=referral_referrer_recipients(referral),
         subject="The outcome of your referral",
+        kind=NotificationKind.OUTCOME,
         body=f"Referral #{referral.pk} has been decided. Sign in to read the feedback.",
         referral=referral,
     )

@@ -34,7 +34,14 @@ from referrals.clocks.calendar import LONDON, WorkingCalendar, escalation_due_at
 from referrals.clocks.running import running_clock
 from referrals.core import states
 from referrals.core.states import Clock
-from referrals.models import AuditAction, Escalation, Notification, Referral, ReferralEvent
+from referrals.models import (
+    AuditAction,
+    Escalation,
+    Notification,
+    NotificationKind,
+    Referral,
+    ReferralEvent,
+)
 from referrals.outbox.notices import Notice, notices_for, notifications_write
 from referrals.outbox.recipients import (
     referral_referrer_recipients,
@@ -193,17 +200,17 @@ def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notic
     authority = referral.local_authority
     verb = _verb(rung.clock)
     route = _route_text(ladder, referral)
-    link = f"{settings.SITE_URL}/referrals/{referral.pk}/"
     subject = f"Escalation: referral #{referral.pk} not {verb} in time"
     body = (
         f"Referral #{referral.pk} ({referral.get_urgency_display()}) was due to be {verb} "
-        f"by {_when(deadline)}. It is escalated to you (level {level}: {route}). {link}"
+        f"by {_when(deadline)}. It is escalated to you (level {level}: {route})."
     )
     notices = [
         *notices_for(
             recipients=ladder.alerted,
             subject=subject,
             body=body,
+            kind=NotificationKind.ESCALATION,
             referral_id=referral.pk,
             escalation_id=escalation.pk,
         ),
@@ -212,6 +219,7 @@ def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notic
             subject=subject,
             body=body,
             channels=(Notification.Channel.IN_APP,),
+            kind=NotificationKind.ESCALATION,
             referral_id=referral.pk,
             escalation_id=escalation.pk,
         ),
@@ -239,8 +247,8 @@ def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notic
                 f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "
                 f"{_when(deadline)}. It has been escalated to {route}.{then}"
                 f" If a child is at immediate risk, call {phones + ' or ' if phones else ''}999."
-                f" {link}"
             ),
+            kind=NotificationKind.ESCALATION,
             referral_id=referral.pk,
             escalation_id=escalation.pk,
         )

@@ -15,8 +15,9 @@ from referrals.audit import audit_record
 from referrals.concerns.attachments import attachment_check, attachment_create
 from referrals.concerns.drafts import drafts_discard_for
 from referrals.core import errors
+from referrals.core.choices import Urgency
 from referrals.core.errors import ApplicationError, ensure
-from referrals.models import Addendum, AuditAction, Child, Concern, Draft, Notification
+from referrals.models import Addendum, AuditAction, Child, Concern, Draft, NotificationKind
 from referrals.outbox.notices import notifications_create
 from referrals.outbox.recipients import safeguarding_leads_by_agency
 from referrals.visibility import user_may_add_to_concern
@@ -47,11 +48,18 @@ def concern_create(
     concern.full_clean()
     concern.save()
     audit_record(actor=user, action=AuditAction.CREATE, target=concern, agency=agency)
+    urgent = concern.urgency == Urgency.IMMEDIATE
     notifications_create(
         recipients=safeguarding_leads_by_agency([agency.pk])[agency.pk],
-        subject="A new concern needs your review",
-        body=f"Concern #{concern.pk} was recorded and needs review.",
-        channels=(Notification.Channel.IN_APP,),
+        subject="A concern needs you straight away"
+        if urgent
+        else "A new concern needs your review",
+        body=f"Concern #{concern.pk} was recorded as needing a safeguarding lead straight away: "
+        "the child may be at risk of harm today."
+        if urgent
+        else f"Concern #{concern.pk} was recorded and needs review.",
+        kind=NotificationKind.CONCERN_URGENT if urgent else NotificationKind.CONCERN_NEW,
+        concern=concern,
     )
     return concern
 

@@ -1,7 +1,8 @@
 """Notices: outbox rows written in the writer's own transaction, never a child's name in them.
 
 In-app rows are born sent; email rows wait for the relay (referrals.outbox.relay), which a
-worker is asked to run once the transaction commits.
+worker is asked to run once the transaction commits. What a notice is about (its kind) decides
+whether it is emailed: always for the urgent kinds, otherwise by the person's preference.
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import User
-from referrals.models import Notification, Referral
+from referrals.models import (
+    EMAIL_BY_DEFAULT,
+    URGENT_KINDS,
+    Concern,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    Referral,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +46,15 @@ def relay_soon() -> None:
 RELAY_TASK = "referrals.tasks.notifications_relay_task"
 
 
+def record_path(*, referral_id: int | None, concern_id: int | None) -> str:
+    """The page of the record a notice is about (which checks who may see it), by id only."""
+    if referral_id is not None:
+        return reverse("referral-detail", args=[referral_id])
+    if concern_id is not None:
+        return reverse("concern-detail", args=[concern_id])
+    return reverse("notification-list")
+
+
 @dataclass(frozen=True)
 class Notice:
     """One outbox row to write, by ids: a recipient on one channel."""
@@ -44,7 +63,9 @@ class Notice:
     channel: str
     subject: str
     body: str
+    kind: str = NotificationKind.OTHER
     referral_id: int | None = None
+    concern_id: int | None = None
     escalation_id: int | None = None
 
 
@@ -55,7 +76,9 @@ _NOTICE_COLUMNS = (
     "channel",
     "subject",
     "body",
+    "kind",
     "referral_id",
+    "concern_id",
     "escalation_id",
     "status",
     "next_attempt_at",
@@ -63,12 +86,12 @@ _NOTICE_COLUMNS = (
 )
 _NOTICES_INSERT = """
     INSERT INTO referrals_notification (
-        recipient_id, channel, subject, body, referral_id, escalation_id, status,
-        next_attempt_at, sent_at, attempts, last_error, created_at
+        recipient_id, channel, subject, body, kind, referral_id, concern_id, escalation_id,
+        status, next_attempt_at, sent_at, attempts, last_error, created_at
     )
     SELECT *, 0, '', now() FROM unnest(
-        %s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::bigint[], %s::bigint[],
-        %s::varchar[], %s::timestamptz[], %s::timestamptz[]
+        %s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::varchar[], %s::bigint[],
+        %s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[]
     )
 """
 
@@ -81,7 +104,9 @@ def _outbox_row(notice: Notice, now: datetime.datetime) -> dict[str, Any]:
         "channel": notice.channel,
         "subject": notice.subject,
         "body": notice.body,
+        "kind": notice.kind,
         "referral_id": notice.referral_id,
+        "concern_id": notice.concern_id,
         "escalation_id": notice.escalation_id,
         "status": Notification.Status.SENT if in_app else Notification.Status.PENDING,
         "next_attempt_at": None if in_app else now,
@@ -114,28 +139,49 @@ def notifications_write(notices: Sequence[Notice]) -> int:
     return len(notices)
 
 
+def emailed(kind: str, people: Iterable[int]) -> set[int]:
+    """Of these people, who is told of this kind of notice by email as well as in the app."""
+    people = set(people)
+    if kind in URGENT_KINDS:
+        return people  # not optional: somebody must act now
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id__in=people, kind=kind).values_list(
+            "user_id", "email"
+        )
+    )
+    default = kind in EMAIL_BY_DEFAULT
+    return {pk for pk in people if chosen.get(pk, default)}
+
+
 def notices_for(
     *,
     recipients: Iterable[User],
     subject: str,
     body: str,
+    kind: str,
     referral_id: int | None = None,
+    concern_id: int | None = None,
     escalation_id: int | None = None,
     channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
 ) -> list[Notice]:
-    """One notice per active person (never an agency's system account) and channel."""
-    people = {r.pk: r for r in recipients if r.is_active and not r.is_agency_system}
+    """One notice per active person (never an agency's system account) and channel; email only
+    to those who get this kind by email."""
+    people = list(dict.fromkeys(r.pk for r in recipients if r.is_active and not r.is_agency_system))
+    by_email = emailed(kind, people) if Notification.Channel.EMAIL in channels else set()
     return [
         Notice(
             recipient_id=pk,
             channel=channel,
             subject=subject,
             body=body,
+            kind=kind,
             referral_id=referral_id,
+            concern_id=concern_id,
             escalation_id=escalation_id,
         )
         for pk in people
         for channel in channels
+        if channel != Notification.Channel.EMAIL or pk in by_email
     ]
 
 
@@ -144,16 +190,19 @@ def notifications_create(
     recipients: Iterable[User],
     subject: str,
     body: str,
+    kind: str,
     referral: Referral | None = None,
-    channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
+    concern: Concern | None = None,
 ) -> int:
-    """Queue one notification per recipient and channel. Never put a child's name in them."""
+    """Tell people in the app, and by email where the kind calls for it. Never a child's name:
+    the notice links to the record, which checks who may see it."""
     return notifications_write(
         notices_for(
             recipients=recipients,
             subject=subject,
             body=body,
+            kind=kind,
             referral_id=referral.pk if referral is not None else None,
-            channels=channels,
+            concern_id=concern.pk if concern is not None else None,
         )
     )

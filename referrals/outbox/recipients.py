@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from agencies.models import SAFEGUARDING_LEAD_ROLES, TEAM_ROLES, Membership, Team, User
+from agencies.models import SAFEGUARDING_LEAD_ROLES, TEAM_ROLES, Membership, Role, Team, User
 from referrals.models import Referral
 
 
@@ -43,6 +43,15 @@ def safeguarding_leads_by_agency(agency_ids: Iterable[int]) -> dict[int, list[Us
         if not people or people[-1].pk != membership.user_id:  # a lead under two roles
             people.append(membership.user)
     return leads
+
+
+def share_recipients(*, agency_id: int) -> QuerySet[User]:
+    """Who in a partner agency is told of a share: its partner viewers and safeguarding leads."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__agency_id=agency_id,
+        memberships__role__in=(Role.PARTNER_VIEWER, *SAFEGUARDING_LEAD_ROLES),
+    ).distinct()
 
 
 def referral_referrer_recipients(

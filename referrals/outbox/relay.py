@@ -10,12 +10,13 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import User
 from referrals.audit import audit_record
 from referrals.models import AuditAction, Notification
-from referrals.outbox.notices import relay_soon
+from referrals.outbox.notices import record_path, relay_soon
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,26 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+def email_text(notification: Notification) -> str:
+    """An email's text: the notice and a link to its record (the service asks to sign in first).
+    Never a child's name: the notice holds none and the link holds ids only."""
+    path = record_path(referral_id=notification.referral_id, concern_id=notification.concern_id)
+    return (
+        f"{notification.body}\n\n"
+        f"Open it in the service (you will be asked to sign in first):\n"
+        f"{settings.SITE_URL}{path}\n\n"
+        f"If a child is in immediate danger, call 999.\n"
+        f"Choose which updates you are emailed about: "
+        f"{settings.SITE_URL}{reverse('notification-settings')}\n"
+    )
+
+
 def notification_deliver(notification: Notification) -> None:
     """Send one notification on its channel; in-app ones are delivered by being stored."""
     if notification.channel == Notification.Channel.EMAIL:
         send_mail(
             subject=notification.subject,
-            message=f"{notification.body}\n\n{settings.SITE_URL}/",
+            message=email_text(notification),
             from_email=None,
             recipient_list=[notification.recipient.email],
         )

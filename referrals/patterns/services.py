@@ -36,6 +36,7 @@ from referrals.models import (
     Child,
     Concern,
     Decision,
+    NotificationKind,
     PatternFlag,
     PatternRule,
     Referral,
@@ -230,6 +231,7 @@ def _raise(
     notifications_create(
         recipients=team_members(team_id=item.team_id),
         subject="A pattern of concerns is in your queue",
+        kind=NotificationKind.PATTERN,
         body=f"Pattern #{item.pk}: {summary} It needs acknowledging.",
         referral=item,
     )

@@ -24,6 +24,12 @@ from referrals.web.views.joined_up import (
     concern_share_view,
     household_add,
 )
+from referrals.web.views.notifications import (
+    notification_list,
+    notification_open_view,
+    notification_settings,
+    notifications_read_all_view,
+)
 from referrals.web.views.queue import manager_dashboard, referral_queue
 from referrals.web.views.referrals import (
     referral_check,
@@ -46,6 +52,10 @@ from referrals.web.views.triage import (
 )
 
 urlpatterns = [
+    path("notifications/", notification_list, name="notification-list"),
+    path("notifications/<int:pk>/", notification_open_view, name="notification-open"),
+    path("notifications/read/", notifications_read_all_view, name="notification-read-all"),
+    path("notifications/email/", notification_settings, name="notification-settings"),
     path("concerns/", concern_list, name="concern-list"),
     path("concerns/new/", child_find, {"kind": "concern"}, name="concern-start"),
     path("concerns/<int:pk>/", concern_detail, name="concern-detail"),
