@@ -67,6 +67,7 @@ class NotificationAdmin(ReadOnlyAdmin):
         "id",
         "recipient",
         "channel",
+        "kind",
         "subject",
         "status",
         "attempts",
@@ -76,7 +77,7 @@ class NotificationAdmin(ReadOnlyAdmin):
         "sent_at",
     )
     # Operations look for what could not be sent, and why (the error class, never a message).
-    list_filter = ("status", "channel", "last_error")
+    list_filter = ("status", "channel", "kind", "last_error")
     search_fields = ("recipient__email",)
     actions = ("send_again",)
 
