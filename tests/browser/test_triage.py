@@ -56,7 +56,7 @@ def test_the_front_door_works_a_referral_and_the_school_reads_the_outcome(
     row = page.locator(f'#queue-rows [data-referral="{referral.pk}"]')
     expect(row).to_contain_text("Amy Example")
     expect(row).to_contain_text("Riverside Primary School")
-    expect(row).to_contain_text(re.compile(r"Acknowledge: due in \d+ h"))
+    expect(row).to_contain_text(re.compile(r"Acknowledge by .+ \(in \d+ (minute|hour|day)s?\)"))
     link = page.get_by_role("link", name=f"#{referral.pk}")
     link.focus()
     page.evaluate("document.getElementById('queue-rows').dataset.stale = 'yes'")

@@ -64,8 +64,8 @@ def test_the_queue_puts_immediate_risk_first_then_the_earliest_deadline(
     assert response.status_code == 200
     assert _queue_ids(response) == [immediate.pk, overdue.pk, sooner.pk, later.pk]
     body = response.content.decode()
-    assert "overdue by 2 h" in body
-    assert "due in 1 h" in body
+    assert '(2 hours ago) <strong class="govuk-tag govuk-tag--red">Overdue</strong>' in body
+    assert "(in 1 hour)" in body
     listed = AuditEvent.objects.filter(actor=social_worker, action=AuditAction.LIST)
     assert {int(a.target_id) for a in listed} == {immediate.pk, overdue.pk, sooner.pk, later.pk}
 
@@ -270,7 +270,7 @@ def test_the_queue_writes_times_as_the_date_filter_does(
         f'<time datetime="{date_filter(received, "c")}">{date_filter(received, "j M H:i")}</time>'
         in body
     )
-    assert f'Acknowledge: <time datetime="{date_filter(timezone.localtime(due), "c")}">' in body
+    assert f'Acknowledge by <time datetime="{date_filter(timezone.localtime(due), "c")}">' in body
 
 
 # Claim, acknowledge, ask, answer, note ----------------------------------------------------------
