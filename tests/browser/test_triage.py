@@ -106,7 +106,7 @@ def test_the_front_door_works_a_referral_and_the_school_reads_the_outcome(
     sign_in(page, social_worker)
     page.goto(detail)
     expect(page.locator(".app-thread").first).to_contain_text("Mum, her partner and a baby")
-    expect(page.locator(".govuk-summary-list").first).to_contain_text("Information received")
+    expect(page.locator("#referral-summary")).to_contain_text("Information received")
     page.get_by_role("link", name="The child's chronology").click()
     accessible(page)
     page.goto(detail)

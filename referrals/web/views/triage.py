@@ -7,6 +7,7 @@ one record answer 403 to people without the role; a record they may not see is a
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from agencies.capabilities import user_has_capability
 from agencies.models import User
 from referrals.casework.common import receiving_agency
 from referrals.casework.referrals import referral_transfer
+from referrals.casework.sent_concerns import referral_concerns_for_user, referral_school
 from referrals.casework.sharing import referral_share, share_revoke
 from referrals.casework.triage import (
     referral_acknowledge,
@@ -42,7 +44,6 @@ from referrals.outbox.recipients import team_members
 from referrals.visibility import (
     Audience,
     child_list_for_user,
-    concern_list_for_user,
     event_text_for,
     referral_audience,
     referral_events_for_audience,
@@ -61,6 +62,7 @@ from referrals.web.forms.triage import (
     TransferForm,
     share_initial,
 )
+from referrals.web.templatetags.triage import referral_deadline
 from safeguarding.http import AuthenticatedHttpRequest
 
 # Capabilities a person may hold in the receiving agency, by the name the page uses.
@@ -147,6 +149,23 @@ def _timeline(referral: Referral, audience: Audience) -> list[tuple[ReferralEven
     return [(event, event_text_for(event, audience)) for event in events]
 
 
+def _reading(
+    user: User, referral: Referral, audience: Audience, now: datetime.datetime
+) -> dict[str, Any]:
+    """Who the referral is about, what happened in the concerns' own words, and its deadline."""
+    # The issue 3 decision stands: concerns never reach partners (the selector agrees).
+    concerns = (
+        []
+        if audience == Audience.PARTNER
+        else referral_concerns_for_user(user=user, referral=referral)
+    )
+    return {
+        "concerns": concerns,
+        "school": referral_school(referral=referral, concerns=concerns),
+        "deadline": referral_deadline(referral, now),
+    }
+
+
 def _is_referrer_side(request: AuthenticatedHttpRequest, referral: Referral) -> bool:
     return referral_audience(user=request.user, referral=referral) == Audience.REFERRER
 
@@ -159,7 +178,7 @@ def referral_page(
     status: int = 200,
 ) -> HttpResponse:
     """The referral page, as its audience may see it, with the actions the person may take."""
-    user = request.user
+    user, now = request.user, timezone.now()
     audience = referral_audience(user=user, referral=referral)
     events = _timeline(referral, audience)
     is_team = audience == Audience.TEAM
@@ -172,15 +191,12 @@ def referral_page(
         "thread": [(e, text) for e, text in events if e.kind in THREAD_KINDS],
         "notes": [(e, text) for e, text in events if e.kind == ReferralEvent.Kind.NOTE],
         "decision": Decision.objects.filter(referral=referral).first(),
-        # The issue 3 decision stands: concerns never reach partners (the selector agrees).
-        "concerns": []
-        if audience == Audience.PARTNER
-        else concern_list_for_user(user=user).filter(referrals=referral).select_related("agency"),
         "attachments": referral.attachments.all(),
         "shares": referral.shares.select_related("agency", "granted_by").order_by("-created_at")
         if is_team
         else [],
-        "now": timezone.now(),
+        "now": now,
+        **_reading(user, referral, audience, now),
         **_actions(user, referral, audience),
         **_message_forms(forms or {}),
         **(referral_joined_up_context(user=user, referral=referral) if is_team else {}),
