@@ -102,7 +102,7 @@ def deadline(context: template.Context, referral: Referral) -> dict[str, Any]:
         now = context.render_context.get("deadline_now")
         if not isinstance(now, datetime.datetime):
             now = context.render_context["deadline_now"] = timezone.now()
-    return {"deadline": referral_deadline(referral, now)}
+    return {"deadline": referral_deadline(referral, now), "named": True}
 
 
 def child_age(child: Child, today: datetime.date) -> str:
