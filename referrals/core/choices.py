@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 
 
 class Urgency(models.TextChoices):
-    IMMEDIATE = "immediate", "Immediate risk of harm"
-    URGENT = "urgent", "Urgent"
-    STANDARD = "standard", "Standard"
+    """One scale from a concern to a referral: the stored values are the API's too."""
+
+    IMMEDIATE = "immediate", "Straight away: the child may be at risk of harm today"
+    URGENT = "urgent", "Today"
+    STANDARD = "standard", "At the next review"
+
+
+# What each urgency means, shown under its option wherever a person chooses one.
+URGENCY_HINTS: dict[str, str] = {
+    Urgency.IMMEDIATE: (
+        "Someone must act on it now. If a child is in immediate danger, call 999 first, "
+        "then record it here."
+    ),
+    Urgency.URGENT: "Someone needs to look at it today, but the child is not in immediate danger.",
+    Urgency.STANDARD: "It can wait to be looked at in the usual way, at the next review.",
+}
+
+
+def most_urgent(values: Iterable[str]) -> str:
+    """The most urgent of some urgencies ("" when there are none)."""
+    order = list(Urgency.values)  # declared from the most urgent down
+    ranks = [order.index(value) for value in values if value in order]
+    return order[min(ranks)] if ranks else ""
 
 
 class CinCategory(models.TextChoices):

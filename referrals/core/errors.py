@@ -51,6 +51,16 @@ ADDENDUM_NOT_ALLOWED = (
     "Only the person who raised a concern and their safeguarding leads can add to it."
 )
 DRAFT_TOO_LARGE = "This draft is too large to save. Submit it or shorten it."
+# A save older than the stored draft (another window or tab saved since this page opened).
+DRAFT_CHANGED_ELSEWHERE = (
+    "These answers were changed in another window or tab, so this page's changes were not "
+    "saved. Check the answers, then save or continue again."
+)
+DRAFT_VERSION_INVALID = "This draft could not be saved. Reload the page and try again."
+REFERRAL_NOT_CHECKED = "Check your answers before you send the referral."
+REFERRAL_CHANGED_SINCE_CHECKED = (
+    "Your answers changed after you checked them. Check them again before you send the referral."
+)
 # PostgreSQL cannot store a NUL byte in text or JSON; say so instead of failing.
 NULL_CHARACTERS = "Null characters are not allowed. Remove them from your text and save again."
 CHILD_ALREADY_RECORDED = (

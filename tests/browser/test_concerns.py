@@ -74,6 +74,7 @@ def test_a_concern_becomes_a_referral_in_the_front_door_queue_and_outsiders_see_
     assert not Concern.objects.exists()
 
     page.get_by_label("Today", exact=True).check()
+    page.get_by_role("group", name="Did this happen today?").get_by_label("Yes").check()
     page.get_by_label("What happened?").fill("A round bruise on her left arm at PE.")
     page.get_by_label("The child's own words (optional)").fill("Dad grabbed me.")
     page.get_by_label("Physical abuse").check()
@@ -121,7 +122,7 @@ def test_a_concern_becomes_a_referral_in_the_front_door_queue_and_outsiders_see_
     page.wait_for_url(re.compile(rf"/children/{amy.pk}/referrals/new/"))
     accessible(page)
     assert page.get_by_label(re.compile(rf"Concern #{concern.pk}")).is_checked()
-    page.get_by_label("Urgent", exact=True).check()
+    assert page.get_by_label("Today", exact=True).is_checked()  # the concern's urgency
     page.get_by_label("What worries you?").fill("Bruising and a disclosure about dad.")
     page.get_by_label("What do you want to happen?").fill("A strategy discussion.")
     page.get_by_label("Consent was not sought").check()
@@ -260,7 +261,9 @@ def test_the_concern_form_works_by_keyboard_alone(
     page.goto(f"/children/{amy.pk}/concerns/new/")
     page.locator("body").focus()
     _tab_to(page, "el.name === 'urgency'")
-    page.keyboard.press("ArrowUp")  # from "When they next review" to "Today"
+    page.keyboard.press("ArrowDown")  # none is chosen for the person: the second is "Today"
+    _tab_to(page, "el.name === 'observed_today'")
+    page.keyboard.press("Space")  # "Yes": it happened today
     _tab_to(page, "el.id === 'id_location'")
     page.keyboard.type("School hall")
     _tab_to(page, "el.id === 'id_categories_0'")

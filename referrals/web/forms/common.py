@@ -1,13 +1,15 @@
-"""The base of every form: GOV.UK error messages and the three-box date."""
+"""The base of every form: GOV.UK error messages, the three-box date, radios with hints."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
+from referrals.core.choices import URGENCY_HINTS, Urgency
 from referrals.core.errors import ApplicationError
 
 _WIDGET_CLASSES: dict[type[forms.Widget], str] = {
@@ -50,6 +52,39 @@ class GovukForm(forms.Form):
     def apply_error(self, error: ApplicationError, field: str | None = None) -> None:
         """Show a domain error as a GOV.UK form error."""
         self.add_error(field, error.message)
+
+
+class GovukRadios(forms.RadioSelect):
+    """Radios whose options may carry a hint, or reveal a block of questions when chosen
+    (the GOV.UK conditional reveal; templates/includes/radios.html renders both)."""
+
+    def __init__(
+        self,
+        *,
+        hints: Mapping[str, str] | None = None,
+        reveals: Mapping[str, str] | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(attrs=attrs)
+        self.hints = dict(hints or {})
+        self.reveals = dict(reveals or {})  # value -> the id of the block it reveals
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        option["hint"] = self.hints.get(str(option["value"]), "")
+        option["reveals"] = self.reveals.get(str(option["value"]), "")
+        return option
+
+
+def urgency_field(help_text: str) -> forms.ChoiceField:
+    """How urgent: one scale, labels and hints from a concern to a referral, never pre-chosen."""
+    return forms.ChoiceField(
+        label="How urgent is this?",
+        choices=Urgency.choices,
+        widget=GovukRadios(hints=URGENCY_HINTS),
+        help_text=help_text,
+        error_messages={"required": "Select how urgent this is"},
+    )
 
 
 def date_fields() -> tuple[forms.CharField, forms.CharField, forms.CharField]:

@@ -13,10 +13,16 @@ from django.utils import timezone
 from referrals.concerns.attachments import attachment_check
 from referrals.concerns.services import ConcernFields
 from referrals.core import errors
-from referrals.core.choices import CONCERN_CATEGORY_CHOICES, Urgency
+from referrals.core.choices import CONCERN_CATEGORY_CHOICES
 from referrals.core.errors import ApplicationError
 from referrals.models import Concern
-from referrals.web.forms.common import GovukForm, clean_date, date_fields
+from referrals.web.forms.common import (
+    GovukForm,
+    GovukRadios,
+    clean_date,
+    date_fields,
+    urgency_field,
+)
 
 # Body map regions: the child's left and right. Front and back outlines in
 # static/img/body-map.svg carry the same values in their data-region attributes.
@@ -61,6 +67,7 @@ INJURY_NOTE_MAX = 500
 INJURIES_MAX = 40
 
 _TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+_NOON = datetime.time(12, 0)
 
 
 def region_label(region: str) -> str:
@@ -95,23 +102,20 @@ def injuries_from(data: Any) -> list[dict[str, str]]:
 
 
 class ConcernForm(GovukForm):
-    urgency = forms.ChoiceField(
-        label="How soon should your safeguarding lead look at this?",
-        choices=[
-            (Urgency.IMMEDIATE, "Straight away: the child may be at risk of harm today"),
-            (Urgency.URGENT, "Today"),
-            (Urgency.STANDARD, "When they next review concerns"),
-        ],
-        widget=forms.RadioSelect,
-        initial=Urgency.STANDARD,
-        error_messages={"required": "Select how soon your safeguarding lead should look at this"},
+    urgency = urgency_field("Your safeguarding lead looks at the most urgent concerns first.")
+    observed_today = forms.ChoiceField(
+        label="Did this happen today?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        # "No" reveals the date (the date input is rendered inside the revealed block).
+        widget=GovukRadios(reveals={"no": "observed-date"}),
+        error_messages={"required": "Select yes if it happened today"},
     )
     observed_day, observed_month, observed_year = date_fields()
     observed_time = forms.CharField(
-        label="Time",
+        label="What time did it happen? (optional)",
         required=False,
         max_length=5,
-        help_text="Use the 24-hour clock, for example 14:30",
+        help_text="Use the 24-hour clock, for example 14:30. Leave it blank if you do not know.",
         widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5"}),
     )
     location = forms.CharField(
@@ -171,9 +175,13 @@ class ConcernForm(GovukForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        day = clean_date(self, "observed", "the date it happened", required=True)
+        day = None
+        if data.get("observed_today") == "yes":
+            day = timezone.localdate()
+        elif data.get("observed_today") == "no":
+            day = clean_date(self, "observed", "the date it happened", required=True)
         time_text = str(data.get("observed_time") or "").strip()
-        at_time = datetime.time(12, 0)
+        at_time = None
         if time_text:
             match = _TIME.match(time_text)
             if not match or int(match[1]) > 23 or int(match[2]) > 59:
@@ -181,14 +189,22 @@ class ConcernForm(GovukForm):
             else:
                 at_time = datetime.time(int(match[1]), int(match[2]))
         if day is not None:
-            observed = timezone.make_aware(datetime.datetime.combine(day, at_time))
-            if observed > timezone.now() + datetime.timedelta(minutes=5):
-                self.add_error("observed_time", "The time must be now or in the past")
-            data["observed_at"] = observed
+            data["observed_at"] = self._observed_at(day, at_time)
         for index, row in enumerate(self.injuries):
             if row["region"] not in BODY_REGION_LABELS:
                 self.add_error(None, f"Injury {index + 1}: choose a part of the body")
         return data
+
+    def _observed_at(self, day: datetime.date, at_time: datetime.time | None) -> datetime.datetime:
+        """When it happened. A time left blank is not known: recorded at noon as it always has
+        been, or now if noon today has not come yet (a concern is never in the future)."""
+        now = timezone.now()
+        if at_time is None:
+            return min(timezone.make_aware(datetime.datetime.combine(day, _NOON)), now)
+        observed = timezone.make_aware(datetime.datetime.combine(day, at_time))
+        if observed > now + datetime.timedelta(minutes=5):
+            self.add_error("observed_time", "The time must be now or in the past")
+        return observed
 
     def concern_fields(self) -> ConcernFields:
         data = self.cleaned_data
@@ -204,17 +220,6 @@ class ConcernForm(GovukForm):
             "actions_taken": data["actions_taken"],
             "who_told": data["who_told"],
         }
-
-
-def concern_initial() -> dict[str, Any]:
-    now = timezone.localtime()
-    return {
-        "observed_day": str(now.day),
-        "observed_month": str(now.month),
-        "observed_year": str(now.year),
-        "observed_time": now.strftime("%H:%M"),
-        "urgency": Urgency.STANDARD,
-    }
 
 
 class ConcernReviewForm(GovukForm):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import dateformat, timezone
 
 from referrals.casework.referrals import ReferralFields
-from referrals.core.choices import CinCategory, Factor, Urgency
-from referrals.models import Referral
-from referrals.web.forms.common import GovukForm
+from referrals.core.choices import CinCategory, Factor, most_urgent
+from referrals.models import Concern, Referral
+from referrals.web.forms.common import GovukForm, urgency_field
 
 
 class ReferralForm(GovukForm):
@@ -19,12 +20,7 @@ class ReferralForm(GovukForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="They are sent with the referral.",
     )
-    urgency = forms.ChoiceField(
-        label="How urgent is this?",
-        choices=Urgency.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select how urgent this is"},
-    )
+    urgency = urgency_field("The front door answers the most urgent referrals first.")
     category = forms.ChoiceField(
         label="Category of abuse (optional)",
         choices=[("", "Not sure"), *CinCategory.choices],
@@ -119,6 +115,31 @@ class ReferralForm(GovukForm):
             referrer_phone=data["referrer_phone"],
             referrer_email=data["referrer_email"],
         )
+
+
+def referral_initial_from_concerns(concerns: list[Concern]) -> dict[str, Any]:
+    """A referral made from concerns starts with what they say, all of it editable: the most
+    urgent urgency, their category (one category of abuse, or "multiple") and factors, and
+    what happened (each dated when there are several)."""
+    if not concerns:
+        return {}
+    ticked = [value for concern in concerns for value in concern.categories]
+    categories = list(dict.fromkeys(v for v in ticked if v in CinCategory.values))
+    category = categories[0] if len(categories) == 1 else ""
+    if len(categories) > 1:
+        category = CinCategory.MULTIPLE
+    reason = concerns[0].what_happened
+    if len(concerns) > 1:
+        reason = "\n\n".join(
+            f"{dateformat.format(timezone.localtime(c.observed_at), 'j F Y')}: {c.what_happened}"
+            for c in sorted(concerns, key=lambda c: c.observed_at)
+        )
+    return {
+        "urgency": most_urgent(c.urgency for c in concerns),
+        "category": category,
+        "factors": list(dict.fromkeys(v for v in ticked if v in Factor.values)),
+        "reason": reason,
+    }
 
 
 class WithdrawForm(GovukForm):

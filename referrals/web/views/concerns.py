@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from agencies.capabilities import user_has_capability
 from agencies.models import Agency
 from referrals.audit import audit_record_many
-from referrals.concerns.drafts import draft_discard, draft_save
+from referrals.concerns.drafts import DraftChanged, draft_discard, draft_save
 from referrals.concerns.selectors import concern_review_queue_for_user
 from referrals.concerns.services import addendum_create, concern_review, concern_submit
 from referrals.core.choices import CONCERN_CATEGORY_CHOICES
@@ -38,7 +38,6 @@ from referrals.web.forms.concerns import (
     AddendumForm,
     ConcernForm,
     ConcernReviewForm,
-    concern_initial,
     injuries_from,
 )
 from referrals.web.forms.joined_up import ConcernShareForm
@@ -48,6 +47,7 @@ from referrals.web.views.drafting import (
     draft_payload,
     initial_from,
     posted,
+    posted_version,
     visible_child,
 )
 from safeguarding.http import AuthenticatedHttpRequest
@@ -83,7 +83,9 @@ def _concern_form_page(
     child: Child,
     agency: Agency,
     form: ConcernForm,
+    version: int,
     restored: bool = False,
+    error: str = "",
 ) -> HttpResponse:
     return render(
         request,
@@ -93,12 +95,40 @@ def _concern_form_page(
             "child": child,
             "agency": agency,
             "restored": restored,
+            "error": error,
+            "draft_version": max(version, 0),
             "injuries": form.injuries,
             "regions": BODY_REGIONS,
             "front_door_phone": child.local_authority.front_door_phone
             or agency.local_authority.front_door_phone,
         },
     )
+
+
+def _save_draft(
+    request: AuthenticatedHttpRequest,
+    *,
+    child: Child,
+    agency: Agency,
+    payload: dict[str, list[str]],
+) -> int:
+    """Store the posted answers as the draft at the posted version; the version the page
+    should carry next. Refused (raises) when older than the stored draft."""
+    draft = draft_save(
+        user=request.user,
+        agency=agency,
+        child=child,
+        kind=Draft.Kind.CONCERN,
+        payload=payload,
+        version=posted_version(request.POST),
+    )
+    return draft.version
+
+
+def _refused_version(request: AuthenticatedHttpRequest, exc: ApplicationError) -> int:
+    """After a refused save the page carries the stored version when the save was older than
+    it, so submitting or saving again keeps what is on the page."""
+    return exc.version if isinstance(exc, DraftChanged) else posted_version(request.POST)
 
 
 def _concern_draft_edit(
@@ -108,12 +138,15 @@ def _concern_draft_edit(
     here = reverse("concern-new", args=[child.pk])
     payload = _edit_injuries(draft_payload(request.POST), request.POST)
     try:
-        draft_save(
-            user=request.user, agency=agency, child=child, kind=Draft.Kind.CONCERN, payload=payload
-        )
+        _save_draft(request, child=child, agency=agency, payload=payload)
     except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect(here)
+        # Not saved: the page again, with what was typed on it and why.
+        form = ConcernForm(initial=initial_from(payload, ("categories",)))
+        form.injuries = injuries_from(MultiValueDict(payload))
+        version = _refused_version(request, exc)
+        return _concern_form_page(
+            request, child=child, agency=agency, form=form, version=version, error=exc.message
+        )
     if "save_draft" not in request.POST:
         return redirect(f"{here}#injuries")
     messages.success(
@@ -145,14 +178,14 @@ def _concern_submit(
                 request, f"Concern #{concern.pk} recorded. Your safeguarding lead has been told."
             )
             return redirect("concern-detail", pk=concern.pk)
-    payload = draft_payload(request.POST)
     try:
-        draft_save(
-            user=request.user, agency=agency, child=child, kind=Draft.Kind.CONCERN, payload=payload
+        version = _save_draft(
+            request, child=child, agency=agency, payload=draft_payload(request.POST)
         )
     except ApplicationError as exc:
         form.apply_error(exc)
-    return _concern_form_page(request, child=child, agency=agency, form=form)
+        version = _refused_version(request, exc)
+    return _concern_form_page(request, child=child, agency=agency, form=form, version=version)
 
 
 @login_required
@@ -170,12 +203,13 @@ def concern_new(request: AuthenticatedHttpRequest, child_pk: int) -> HttpRespons
     if request.method == "POST":
         return _concern_submit(request, child=child, agency=agency)
     draft = draft_get_for_user(user=request.user, kind=kind, child=child)
-    initial = initial_from(draft.payload, ("categories",)) if draft else concern_initial()
-    form = ConcernForm(initial=initial)
+    # Nothing is chosen for the person: not the urgency, not the day, not the time.
+    form = ConcernForm(initial=initial_from(draft.payload, ("categories",)) if draft else {})
     if draft is not None:
         form.injuries = injuries_from(MultiValueDict(draft.payload))
+    version = draft.version if draft else 0
     return _concern_form_page(
-        request, child=child, agency=agency, form=form, restored=draft is not None
+        request, child=child, agency=agency, form=form, version=version, restored=bool(draft)
     )
 
 

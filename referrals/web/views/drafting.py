@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agencies.capabilities import agencies_with_capability
 from agencies.models import Agency
-from referrals.concerns.drafts import draft_save
+from referrals.concerns.drafts import DraftChanged, draft_save
 from referrals.core.errors import ApplicationError
 from referrals.models import Child, Draft
 from referrals.visibility import child_list_for_user
@@ -31,7 +31,9 @@ _NOT_DRAFTED = {
     "continue",
     "submit",
     "attachment",
+    "draft_version",
 }
+VERSION_FIELD = "draft_version"
 
 
 def acting_agency(request: AuthenticatedHttpRequest, kind: str) -> Agency:
@@ -53,6 +55,15 @@ def draft_payload(post: QueryDict) -> dict[str, list[str]]:
     return {key: post.getlist(key) for key in post if key not in _NOT_DRAFTED}
 
 
+def posted_version(post: QueryDict) -> int:
+    """The version a form or its script sent with a save: 0 when none (the oldest of all), -1
+    when it is not a number (refused by the service as bad input)."""
+    text = post.get(VERSION_FIELD, "").strip()
+    if not text:
+        return 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else -1
+
+
 def initial_from(payload: dict[str, list[str]], multiple: tuple[str, ...] = ()) -> dict[str, Any]:
     """Form initial values from a draft: one value per field, lists for multiple choices."""
     return {
@@ -72,13 +83,24 @@ def visible_child(request: AuthenticatedHttpRequest, pk: int) -> Child:
 def autosave(
     request: AuthenticatedHttpRequest, *, agency: Agency, child: Child, kind: str
 ) -> HttpResponse:
-    """The background save the form's script makes every few seconds and when a field is left."""
-    payload = draft_payload(request.POST)
+    """The background save the form's script makes every few seconds and when a field is left.
+
+    The reply carries the stored version, so the script's next save is numbered above it."""
     try:
         draft = draft_save(
-            user=request.user, agency=agency, child=child, kind=kind, payload=payload
+            user=request.user,
+            agency=agency,
+            child=child,
+            kind=kind,
+            payload=draft_payload(request.POST),
+            version=posted_version(request.POST),
         )
+    except DraftChanged as exc:
+        body = {"saved": False, "message": exc.message, "version": exc.version}
+        return JsonResponse(body, status=409)
     except ApplicationError as exc:
         return JsonResponse({"saved": False, "message": exc.message}, status=400)
     saved_at = timezone.localtime(draft.updated_at)
-    return JsonResponse({"saved": True, "message": f"Draft saved at {saved_at:%H:%M:%S}"})
+    return JsonResponse(
+        {"saved": True, "message": f"Draft saved at {saved_at:%H:%M:%S}", "version": draft.version}
+    )

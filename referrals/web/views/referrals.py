@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +17,8 @@ from django.utils.datastructures import MultiValueDict
 from agencies.models import Agency
 from referrals.audit import audit_record_many
 from referrals.casework.referrals import referral_send, referral_withdraw
-from referrals.concerns.drafts import draft_save
+from referrals.concerns.drafts import DraftChanged, draft_hold, draft_save
+from referrals.core import errors
 from referrals.core.choices import CinCategory, Factor, Urgency
 from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, Child, Concern, Draft, Referral
@@ -29,19 +31,28 @@ from referrals.visibility import (
     scope_for_user,
     user_may_withdraw_referral,
 )
-from referrals.web.forms.referrals import ReferralForm, WithdrawForm
+from referrals.web.forms.referrals import (
+    ReferralForm,
+    WithdrawForm,
+    referral_initial_from_concerns,
+)
 from referrals.web.views.drafting import (
     acting_agency,
     autosave,
     draft_payload,
     initial_from,
     posted,
+    posted_version,
     visible_child,
 )
 from safeguarding.http import AuthenticatedHttpRequest
 
 KIND = Draft.Kind.REFERRAL
 _MULTIPLE = ("concerns", "factors")
+# The drafts whose check page this session showed, and at which version: {draft id: version}.
+CHECKED_SESSION_KEY = "referral_checked"
+# The form page, sent back from the check page, shows what stops the stored answers being sent.
+SHOW_ERRORS = "errors"
 
 
 def _concerns(request: AuthenticatedHttpRequest, child: Child, agency: Agency) -> list[Concern]:
@@ -64,14 +75,19 @@ def _choices(concerns: list[Concern]) -> list[tuple[str, str]]:
     ]
 
 
-def _initial(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+def _initial(request: AuthenticatedHttpRequest, concerns: list[Concern]) -> dict[str, Any]:
+    """A new referral: the person's contact details and, made from concerns (?concern=), what
+    those concerns say. Only concerns the person may refer count."""
     user = request.user
+    wanted = set(request.GET.getlist("concern"))
+    chosen = [c for c in concerns if str(c.pk) in wanted]
     return {
         "referrer_name": str(user),
         "referrer_email": user.email,
         "referrer_phone": user.phone,
-        "concerns": [v for v in request.GET.getlist("concern") if v.isdigit()],
+        "concerns": [str(c.pk) for c in chosen],
         "parents_aware": Referral.ParentsAware.UNKNOWN,
+        **referral_initial_from_concerns(chosen),
     }
 
 
@@ -80,14 +96,53 @@ def _form_page(
     form: ReferralForm,
     child: Child,
     agency: Agency,
+    *,
+    version: int,
     restored: bool = False,
 ) -> HttpResponse:
     return render(
         request,
         "referrals/referral_form.html",
-        {"form": form, "child": child, "agency": agency, "restored": restored},
-        status=400 if form.is_bound and form.errors else 200,
+        {
+            "form": form,
+            "child": child,
+            "agency": agency,
+            "restored": restored,
+            "draft_version": max(version, 0),
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
     )
+
+
+def _referral_post(
+    request: AuthenticatedHttpRequest, child: Child, agency: Agency, concerns: list[Concern]
+) -> HttpResponse:
+    """Store what was posted as the draft at its version, then keep it or go to the check."""
+    form = ReferralForm(request.POST, concern_choices=_choices(concerns))
+    version = posted_version(request.POST)
+    try:
+        draft = draft_save(
+            user=request.user,
+            agency=agency,
+            child=child,
+            kind=KIND,
+            payload=draft_payload(request.POST),
+            version=version,
+        )
+    except ApplicationError as exc:
+        form.apply_error(exc)
+        # Refused as older than the stored draft: the page carries the stored version, so
+        # continuing again saves what is on it over the other window's answers.
+        stored = exc.version if isinstance(exc, DraftChanged) else version
+        return _form_page(request, form, child, agency, version=stored)
+    if "save_draft" in request.POST:
+        messages.success(
+            request, "Your draft is saved. You can come back to it from your home page."
+        )
+        return redirect("referral-new", child_pk=child.pk)
+    if form.is_valid():
+        return redirect("referral-check", child_pk=child.pk)
+    return _form_page(request, form, child, agency, version=draft.version)
 
 
 @login_required
@@ -97,28 +152,21 @@ def referral_new(request: AuthenticatedHttpRequest, child_pk: int) -> HttpRespon
     if request.method == "POST" and "autosave" in request.POST:
         return autosave(request, agency=agency, child=visible_child(request, child_pk), kind=KIND)
     child = child_get_for_user(user=request.user, pk=child_pk)
-    choices = _choices(_concerns(request, child, agency))
-    here = reverse("referral-new", args=[child.pk])
+    concerns = _concerns(request, child, agency)
     if request.method == "POST":
-        payload = draft_payload(request.POST)
-        form = ReferralForm(request.POST, concern_choices=choices)
-        try:
-            draft_save(user=request.user, agency=agency, child=child, kind=KIND, payload=payload)
-        except ApplicationError as exc:
-            form.apply_error(exc)
-            return _form_page(request, form, child, agency)
-        if "save_draft" in request.POST:
-            messages.success(
-                request, "Your draft is saved. You can come back to it from your home page."
-            )
-            return redirect(here)
-        if form.is_valid():
-            return redirect("referral-check", child_pk=child.pk)
-        return _form_page(request, form, child, agency)
+        return _referral_post(request, child, agency, concerns)
+    choices = _choices(concerns)
     draft = draft_get_for_user(user=request.user, kind=KIND, child=child)
-    initial = initial_from(draft.payload, _MULTIPLE) if draft else _initial(request)
-    form = ReferralForm(initial=initial, concern_choices=choices)
-    return _form_page(request, form, child, agency, restored=draft is not None)
+    if draft is None:
+        form = ReferralForm(initial=_initial(request, concerns), concern_choices=choices)
+    elif SHOW_ERRORS in request.GET:
+        # Sent back from the check page: the stored answers cannot be sent, and this says why.
+        form = ReferralForm(MultiValueDict(draft.payload), concern_choices=choices)
+    else:
+        form = ReferralForm(initial=initial_from(draft.payload, _MULTIPLE), concern_choices=choices)
+    version = draft.version if draft else 0
+    restored = draft is not None and not form.is_bound
+    return _form_page(request, form, child, agency, version=version, restored=restored)
 
 
 def _answers(form: ReferralForm, concerns: list[Concern]) -> list[tuple[str, str, str]]:
@@ -169,6 +217,57 @@ def _sent(request: AuthenticatedHttpRequest, referral: Referral) -> HttpResponse
     return redirect("referral-detail", pk=referral.pk)
 
 
+def _send(
+    request: AuthenticatedHttpRequest,
+    *,
+    draft: Draft,
+    form: ReferralForm,
+    chosen: list[Concern],
+    child: Child,
+    agency: Agency,
+) -> HttpResponse | str:
+    """Send the draft only if it is the one whose check page this session showed and the
+    person posted from: the stored, checked and posted versions are one. Otherwise back to the
+    check page. The refusal of the send itself is returned as a message for the page."""
+    checked = request.session.get(CHECKED_SESSION_KEY, {}).get(str(draft.pk))
+    version = posted_version(request.POST)
+    if checked is None or not draft.version == checked == version:
+        unseen = checked is None
+        message = errors.REFERRAL_NOT_CHECKED if unseen else errors.REFERRAL_CHANGED_SINCE_CHECKED
+        return _check_again(request, child, message)
+    try:
+        # The draft is held at that version until the referral is made: a save made meanwhile
+        # waits for it, one made since the page was read makes this refuse.
+        with transaction.atomic():
+            if not draft_hold(
+                user=request.user, kind=KIND, child=child, draft_id=draft.pk, version=version
+            ):
+                raise ApplicationError(errors.REFERRAL_CHANGED_SINCE_CHECKED, code="changed")
+            referral = referral_send(
+                user=request.user,
+                agency=agency,
+                child=child,
+                concerns=chosen,
+                **form.referral_fields(),
+            )
+    except ApplicationError as exc:
+        return _check_again(request, child, exc.message) if exc.code == "changed" else exc.message
+    request.session[CHECKED_SESSION_KEY] = _checked_without(request, draft.pk)
+    return _sent(request, referral)
+
+
+def _check_again(request: AuthenticatedHttpRequest, child: Child, message: str) -> HttpResponse:
+    """Back to the check page, saying why: never sent unseen, never sent changed."""
+    messages.error(request, message)
+    return redirect("referral-check", child_pk=child.pk)
+
+
+def _checked_without(request: AuthenticatedHttpRequest, draft_pk: int) -> dict[str, int]:
+    checked = dict(request.session.get(CHECKED_SESSION_KEY, {}))
+    checked.pop(str(draft_pk), None)
+    return checked
+
+
 @login_required
 def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResponse:
     """Check your answers, then send: routed to the receiving authority's queue."""
@@ -180,22 +279,20 @@ def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResp
     available = _concerns(request, child, agency)
     form = ReferralForm(MultiValueDict(draft.payload), concern_choices=_choices(available))
     if not form.is_valid():
-        return _form_page(request, form, child, agency)
+        # Never a form at this address (it posts to the send): the form page says what to fix.
+        return redirect(f"{reverse('referral-new', args=[child.pk])}?{SHOW_ERRORS}=1")
     chosen = [c for c in available if str(c.pk) in form.cleaned_data["concerns"]]
     error = ""
     if request.method == "POST":
-        try:
-            referral = referral_send(
-                user=request.user,
-                agency=agency,
-                child=child,
-                concerns=chosen,
-                **form.referral_fields(),
-            )
-        except ApplicationError as exc:
-            error = exc.message
-        else:
-            return _sent(request, referral)
+        sent = _send(request, draft=draft, form=form, chosen=chosen, child=child, agency=agency)
+        if isinstance(sent, HttpResponse):
+            return sent
+        error = sent
+    # What this page shows is what may be sent: this draft at this version.
+    request.session[CHECKED_SESSION_KEY] = {
+        **_checked_without(request, draft.pk),
+        str(draft.pk): draft.version,
+    }
     return render(
         request,
         "referrals/referral_check.html",
@@ -204,6 +301,7 @@ def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResp
             "agency": agency,
             "rows": _answers(form, chosen),
             "error": error,
+            "draft_version": draft.version,
         },
         status=400 if error else 200,
     )

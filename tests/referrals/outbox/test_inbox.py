@@ -65,7 +65,8 @@ def test_a_straight_away_concern_emails_every_lead_and_deputy_of_the_school_at_o
     assert sorted(m.to[0] for m in mail.outbox) == sorted([dsl.email, deputy.email])
     for message in mail.outbox:
         assert f"/concerns/{concern.pk}/" in message.body
-        assert "Zed" not in message.body and "Zed" not in message.subject
+        assert "Zed" not in message.body
+        assert "Zed" not in message.subject
 
 
 def test_a_routine_concern_is_in_the_app_only_unless_the_lead_asks_for_email(
@@ -125,11 +126,13 @@ def test_the_notifications_page_lists_only_the_persons_own_newest_first_and_mark
     assert page.index("needs you straight away") < page.index("needs your review")
     assert page.count(">Unread<") == 2
     # The header's count links to the page.
-    assert re.search(r'href="/notifications/" id="nav-notifications">Notifications <strong[^>]*>2', page)
+    header = r'href="/notifications/" id="nav-notifications">Notifications <strong[^>]*>2'
+    assert re.search(header, page)
     mine = Notification.objects.get(recipient=dsl, channel=IN_APP, concern=second)
     before = AuditEvent.objects.count()
     response = client.get(f"/notifications/{mine.pk}/")
-    assert response.status_code == 302 and response["Location"] == f"/concerns/{second.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/concerns/{second.pk}/"
     mine.refresh_from_db()
     assert mine.read_at is not None
     assert AuditEvent.objects.count() > before  # the read is a write, audited
@@ -151,11 +154,13 @@ def test_email_choices_offer_only_optional_kinds_and_are_kept(client: Client, ds
     signed_in(client, dsl)
     page = client.get("/notifications/email/").content.decode()
     assert 'value="outcome" checked' in page
-    assert 'value="concern_urgent"' not in page and 'value="escalation"' not in page
+    assert 'value="concern_urgent"' not in page
+    assert 'value="escalation"' not in page
     response = client.post("/notifications/email/", {"emailed": ["question"]})
     assert response.status_code == 302
     chosen = dict(NotificationPreference.objects.filter(user=dsl).values_list("kind", "email"))
-    assert chosen["question"] is True and chosen["outcome"] is False
+    assert chosen["question"] is True
+    assert chosen["outcome"] is False
     assert "concern_urgent" not in chosen
     # A kind that is not optional cannot be chosen away by posting it.
     bad = client.post("/notifications/email/", {"emailed": ["nonsense"]})

@@ -45,6 +45,7 @@ def concern_post(**overrides: Any) -> dict[str, Any]:
     now = timezone.localtime() - datetime.timedelta(hours=1)
     data = {
         "urgency": "urgent",
+        "observed_today": "no",
         "observed_day": str(now.day),
         "observed_month": str(now.month),
         "observed_year": str(now.year),
@@ -257,11 +258,13 @@ def test_autosave_keeps_the_draft_and_audits_each_change(
     signed_in(client, teacher)
     url = f"/children/{child.pk}/concerns/new/"
     headers = {"X-Requested-With": "fetch"}
-    first = client.post(url, {"autosave": "1", "what_happened": "Started typing"}, headers=headers)
+    typed = {"autosave": "1", "what_happened": "Started typing"}
+    first = client.post(url, {**typed, "draft_version": "1"}, headers=headers)
     assert first.status_code == 200
     assert json.loads(first.content)["saved"] is True
-    client.post(url, {"autosave": "1", "what_happened": "Started typing"}, headers=headers)
-    client.post(url, {"autosave": "1", "what_happened": "Started typing more"}, headers=headers)
+    client.post(url, {**typed, "draft_version": "2"}, headers=headers)
+    more = {"autosave": "1", "what_happened": "Started typing more", "draft_version": "3"}
+    client.post(url, more, headers=headers)
     draft = Draft.objects.get(owner=teacher, child=child)
     assert draft.payload["what_happened"] == ["Started typing more"]
     actions = list(
@@ -285,7 +288,13 @@ def test_the_save_draft_button_works_without_javascript(
     assert response.status_code == 302
     assert Draft.objects.get(owner=teacher).payload["what_happened"] == ["Typed"]
     added = client.post(
-        url, {"what_happened": "Typed", "injury_add_region": "back-lower", "add_injury": "1"}
+        url,
+        {
+            "what_happened": "Typed",
+            "injury_add_region": "back-lower",
+            "add_injury": "1",
+            "draft_version": "1",  # the page after "Save draft" carries the stored version
+        },
     )
     assert added.status_code == 302
     assert Draft.objects.get(owner=teacher).payload["injury_region"] == ["back-lower"]
@@ -501,12 +510,21 @@ def test_the_lead_refers_from_concerns_after_checking_the_answers(
     no_reason = client.post(url, {**REFERRAL_ANSWERS, "consent_reason": "", "continue": "1"})
     assert "Enter why consent was refused or not sought" in no_reason.content.decode()
     assert not Referral.objects.exists()
-    answers = client.post(url, {**REFERRAL_ANSWERS, "concerns": [str(concern.pk)], "continue": "1"})
+    answers = client.post(
+        url,
+        {
+            **REFERRAL_ANSWERS,
+            "concerns": [str(concern.pk)],
+            "continue": "1",
+            "draft_version": no_reason.context["draft_version"],
+        },
+    )
     assert answers["Location"] == f"/children/{concern.child_id}/referrals/check/"
     check = client.get(answers["Location"])
     assert "Check your answers before sending the referral" in check.content.decode()
     assert not Referral.objects.exists()
-    sent = client.post(answers["Location"])
+    version = check.context["draft_version"]
+    sent = client.post(answers["Location"], {"draft_version": version})
     referral = Referral.objects.get()
     assert sent["Location"] == f"/referrals/{referral.pk}/"
     assert (referral.status, referral.team, referral.consent) == (
@@ -545,7 +563,10 @@ def test_police_refer_from_scratch(
         f"/children/{child.pk}/referrals/new/",
         {**REFERRAL_ANSWERS, "consent": "given", "continue": "1"},
     )
-    client.post(f"/children/{child.pk}/referrals/check/")
+    check = client.get(f"/children/{child.pk}/referrals/check/")
+    client.post(
+        f"/children/{child.pk}/referrals/check/", {"draft_version": check.context["draft_version"]}
+    )
     referral = Referral.objects.get()
     assert (referral.referring_agency, referral.cin_referral_source) == (world.police, "6")
     assert referral.team == world.front_door
