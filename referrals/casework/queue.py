@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from agencies.capabilities import agencies_with_capability
@@ -19,7 +28,8 @@ from agencies.models import AgencyKind, Team, User
 from referrals.clocks.running import overdue_q
 from referrals.core import states
 from referrals.core.choices import CinCategory, Urgency
-from referrals.models import Concern, Referral
+from referrals.core.states import Clock
+from referrals.models import Concern, Notification, Referral
 from referrals.outbox.recipients import team_memberships
 from referrals.visibility import referral_list_for_user, scope_for_user
 
@@ -52,6 +62,10 @@ class Ownership:
     UNASSIGNED = "unassigned"
 
 
+# The one value of the queue's `escalated` filter: referrals whose escalation notices came to me.
+ESCALATED_TO_ME = "me"
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     status: str = ""
@@ -60,6 +74,7 @@ class QueueFilters:
     overdue: bool = False
     owner: str = Ownership.ANYONE
     team: int | None = None
+    escalated: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> QueueFilters:
@@ -76,6 +91,7 @@ class QueueFilters:
             overdue=query.get("overdue") == "1",
             owner=owner if owner in (Ownership.MINE, Ownership.UNASSIGNED) else "",
             team=int(team) if team.isdigit() else None,
+            escalated=ESCALATED_TO_ME if query.get("escalated") == ESCALATED_TO_ME else "",
         )
 
     def query(self) -> dict[str, str]:
@@ -87,6 +103,7 @@ class QueueFilters:
             "overdue": "1" if self.overdue else "",
             "owner": self.owner,
             "team": str(self.team) if self.team else "",
+            "escalated": self.escalated,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -129,17 +146,23 @@ def queue_teams_for_user(*, user: User) -> QuerySet[Team]:
     ).select_related("agency")
 
 
-def referral_queue_for_user(
-    *,
-    user: User,
-    filters: QueueFilters,
-    after: str = "",
-    now: datetime.datetime | None = None,
-    page_size: int = QUEUE_PAGE_SIZE,
-) -> QueuePage:
-    """One page of the triage queue: immediate risk first, then the earliest deadline."""
-    # Keyset paging on (urgency_rank, decision_due_at, id), the order of the team queue index,
-    # so a page costs the same however long the queue is and nothing counts the whole table.
+def escalated_to_q(user: User) -> Q:
+    """Escalated on the clock running now, with a notice of that escalation sent to `user`."""
+    told = Notification.objects.filter(
+        recipient=user, referral=OuterRef("pk"), escalation__isnull=False
+    )
+    running = Q()
+    for clock in Clock:
+        statuses = tuple(status for status, runs in states.CLOCKS.items() if runs == clock)
+        running |= states.status_q(statuses) & Q(Exists(told.filter(escalation__clock=clock)))
+    # Acknowledging starts the decision clock's ladder again at 0: the old notices are spent.
+    return Q(escalation_level__gt=0) & running
+
+
+def referral_queue_filtered(
+    *, user: User, filters: QueueFilters, now: datetime.datetime | None = None
+) -> QuerySet[Referral]:
+    """The queue's referrals under `filters`, unordered: what the home page's cards count."""
     now = now or timezone.now()
     scope = scope_for_user(user)
     received = Q(team_id__in=scope.team_ids) | Q(local_authority_id__in=scope.authority_ids)
@@ -160,6 +183,23 @@ def referral_queue_for_user(
         referrals = referrals.filter(owner=user)
     elif filters.owner == Ownership.UNASSIGNED:
         referrals = referrals.filter(owner__isnull=True)
+    if filters.escalated == ESCALATED_TO_ME:
+        referrals = referrals.filter(escalated_to_q(user))
+    return referrals
+
+
+def referral_queue_for_user(
+    *,
+    user: User,
+    filters: QueueFilters,
+    after: str = "",
+    now: datetime.datetime | None = None,
+    page_size: int = QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """One page of the triage queue: immediate risk first, then the earliest deadline."""
+    # Keyset paging on (urgency_rank, decision_due_at, id), the order of the team queue index,
+    # so a page costs the same however long the queue is and nothing counts the whole table.
+    referrals = referral_queue_filtered(user=user, filters=filters, now=now)
     position = _cursor_decode(after) if after else None
     if position is not None:
         rank, due, pk = position
