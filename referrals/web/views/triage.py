@@ -22,6 +22,7 @@ from django.utils import timezone
 from agencies.capabilities import user_has_capability
 from agencies.models import User
 from referrals.casework.common import receiving_agency
+from referrals.casework.reading import outcome_mark_read
 from referrals.casework.referrals import referral_transfer
 from referrals.casework.sent_concerns import referral_concerns_for_user, referral_school
 from referrals.casework.sharing import referral_share, share_revoke
@@ -179,6 +180,7 @@ def referral_page(
 ) -> HttpResponse:
     """The referral page, as its audience may see it, with the actions the person may take."""
     user, now = request.user, timezone.now()
+    outcome_mark_read(user=user, referral=referral)
     audience = referral_audience(user=user, referral=referral)
     events = _timeline(referral, audience)
     is_team = audience == Audience.TEAM
