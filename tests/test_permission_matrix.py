@@ -105,6 +105,7 @@ MATRIX = [
     Row("referral-withdraw", "GET", "/referrals/{r}/withdraw/",      "302 404 404 404 403 403 403 403 404 404"),
     Row("referral-attach", "GET", "/referrals/{r}/files/",           "302 404 404 404 200 200 200 403 404 404"),
     Row("attachment-download", "GET", "/files/{f}/",                 "302 404 404 200 200 200 200 404 404 404"),
+    Row("draft-list", "GET", "/drafts/",                             "302 200 200 200 200 200 200 200 200 200"),
     Row("draft-delete", "POST", "/drafts/{d}/delete/",               "302 404 404 404 302 404 404 404 404 404"),
     # The referral page and the front door's work on it (issue 4)
     Row("referral-detail", "GET", "/referrals/{r}/",                 "302 404 404 404 200 200 200 200 404 404"),

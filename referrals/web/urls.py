@@ -14,6 +14,7 @@ from referrals.web.views.concerns import (
     concern_review_page,
     draft_delete,
 )
+from referrals.web.views.drafts import draft_list
 from referrals.web.views.files import attachment_download, concern_attach, referral_attach
 from referrals.web.views.joined_up import (
     child_choose,
@@ -81,6 +82,7 @@ urlpatterns = [
     ),
     path("referrals/<int:pk>/files/", referral_attach, name="referral-attach"),
     path("files/<int:pk>/", attachment_download, name="attachment-download"),
+    path("drafts/", draft_list, name="draft-list"),
     path("drafts/<int:pk>/delete/", draft_delete, name="draft-delete"),
     # The front door (issue 4).
     path("queue/", referral_queue, name="referral-queue"),
