@@ -3,6 +3,8 @@ page, the safeguarding lead's review and addenda."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,9 +15,10 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.http import require_POST
 
-from agencies.capabilities import user_has_capability
+from agencies.capabilities import agencies_with_capability, user_has_capability
 from agencies.models import Agency
 from referrals.audit import audit_record_many
+from referrals.casework.home import concerns_recorded_for_user
 from referrals.concerns.drafts import DraftChanged, draft_discard, draft_save
 from referrals.concerns.selectors import concern_review_queue_for_user
 from referrals.concerns.services import addendum_create, concern_review, concern_submit
@@ -25,7 +28,6 @@ from referrals.models import AuditAction, Child, Concern, Draft
 from referrals.visibility import (
     child_get_for_user,
     concern_get_for_user,
-    concern_list_for_user,
     draft_get_for_user,
     draft_list_for_user,
     referral_list_for_user,
@@ -50,6 +52,7 @@ from referrals.web.views.drafting import (
     posted_version,
     visible_child,
 )
+from referrals.web.views.lists import list_page
 from safeguarding.http import AuthenticatedHttpRequest
 
 # The concern form ----------------------------------------------------------------------------
@@ -314,27 +317,54 @@ def concern_review_page(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     return render(request, "referrals/concern_review.html", {"concern": concern, "form": form})
 
 
-@login_required
-def concern_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The lead's review queue (most urgent, oldest first) and the concerns the person raised."""
+def _concern_lists(request: AuthenticatedHttpRequest, only: str) -> dict[str, Any]:
+    """The review queue and the person's own concerns, each a page, as `only` asks."""
     user = request.user
-    queue = list(concern_review_queue_for_user(user=user)[:200])
-    mine = list(
-        concern_list_for_user(user=user)
-        .filter(raised_by=user)
-        .select_related("child")
-        .order_by("-created_at")[:50]
-    )
-    shown = {c.pk: c for c in [*queue, *mine]}
+    is_lead = bool(scope_for_user(user).lead_agency_ids)
+    queue = mine = None
+    if only == "queue" or (is_lead and only != "mine"):
+        queue = list_page(
+            request,
+            concern_review_queue_for_user(user=user),
+            query={"status": "new"},
+            paged=only == "queue",
+        )
+    if only != "queue":
+        mine = list_page(
+            request, concerns_recorded_for_user(user=user), query={"mine": "1"}, paged=bool(only)
+        )
+    shown = {c.pk: c for c in [*(queue.rows if queue else []), *(mine.rows if mine else [])]}
     if shown:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=shown.values())
+    return {
+        "queue": queue.rows if queue else [],
+        "queue_pages": queue,
+        "mine": mine.rows if mine else [],
+        "mine_pages": mine,
+        "is_lead": is_lead,
+    }
+
+
+@login_required
+def concern_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The lead's review queue (most urgent, oldest first) and the concerns the person raised;
+    `?status=new` shows only the first and `?mine=1` only the second, as the home page's
+    cards count them."""
+    only = (
+        "queue"
+        if request.GET.get("status") == "new"
+        else "mine"
+        if request.GET.get("mine") == "1"
+        else ""
+    )
+    may_record = agencies_with_capability(user=request.user, capability="referrals.add_concern")
     return render(
         request,
         "referrals/concern_list.html",
         {
-            "queue": queue,
-            "mine": mine,
-            "is_lead": bool(scope_for_user(user).lead_agency_ids),
+            **_concern_lists(request, only),
+            "only": only,
+            "may_record": bool(may_record),
             "now": timezone.now(),
         },
     )

@@ -8,14 +8,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
+from agencies.capabilities import agencies_with_capability
 from agencies.models import Agency
 from referrals.audit import audit_record_many
+from referrals.casework.home import ReferralFilters, referral_list_filtered
 from referrals.casework.referrals import referral_send, referral_withdraw
 from referrals.concerns.drafts import DraftChanged, draft_hold, draft_save
 from referrals.core import errors
@@ -27,8 +28,6 @@ from referrals.visibility import (
     concern_list_for_user,
     draft_get_for_user,
     referral_get_for_user,
-    referral_list_for_user,
-    scope_for_user,
     user_may_withdraw_referral,
 )
 from referrals.web.forms.referrals import (
@@ -45,6 +44,7 @@ from referrals.web.views.drafting import (
     posted_version,
     visible_child,
 )
+from referrals.web.views.lists import list_page
 from safeguarding.http import AuthenticatedHttpRequest
 
 KIND = Draft.Kind.REFERRAL
@@ -309,22 +309,29 @@ def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResp
 
 @login_required
 def referral_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The referrals this person (or, for leads, their agency) made, with what came of them."""
+    """The referrals this person (or, for leads, their agency) made, with what came of them;
+    filtered as the home page's cards count them (or those shared with the agency)."""
     user = request.user
-    scope = scope_for_user(user)
-    referrals = list(
-        referral_list_for_user(user=user)
-        .filter(Q(referrer=user) | Q(referring_agency_id__in=scope.lead_agency_ids))
+    filters = ReferralFilters.from_query(request.GET)
+    referrals = (
+        referral_list_filtered(user=user, filters=filters)
         .select_related("child", "local_authority", "team", "decision")
-        .order_by("-created_at", "-id")[:200]
+        .order_by("-created_at", "-id")
     )
-    if referrals:
-        audit_record_many(actor=user, action=AuditAction.LIST, targets=referrals)
+    pages = list_page(request, referrals, query=filters.query())
+    if pages.rows:
+        audit_record_many(actor=user, action=AuditAction.LIST, targets=pages.rows)
     rows = [
         (referral, user_may_withdraw_referral(user=user, referral=referral))
-        for referral in referrals
+        for referral in pages.rows
     ]
-    return render(request, "referrals/referral_mine.html", {"rows": rows})
+    # Offered only to those who may make one: anyone else would end at "You cannot do that".
+    may_refer = agencies_with_capability(user=user, capability="referrals.add_referral")
+    return render(
+        request,
+        "referrals/referral_mine.html",
+        {"rows": rows, "pages": pages, "filters": filters, "may_refer": bool(may_refer)},
+    )
 
 
 @login_required
