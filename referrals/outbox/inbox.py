@@ -95,8 +95,7 @@ def notifications_read_for_record(
         mine = mine.filter(concern=concern)
     else:
         return 0
-    if not mine.exists():
-        return 0  # the common case: one indexed query, no write
+    # The common case, nothing unread about it, is one indexed query and no write.
     return _mark_read(user, mine, "record opened")
 
 

@@ -25,6 +25,7 @@ from referrals.concerns.services import addendum_create, concern_review, concern
 from referrals.core.choices import CONCERN_CATEGORY_CHOICES
 from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, Child, Concern, Draft
+from referrals.outbox.inbox import notifications_read_for_record
 from referrals.visibility import (
     child_get_for_user,
     concern_get_for_user,
@@ -269,6 +270,7 @@ def _concern_page(
 @login_required
 def concern_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     concern = concern_get_for_user(user=request.user, pk=pk)
+    notifications_read_for_record(user=request.user, concern=concern)
     return _concern_page(request, concern)
 
 

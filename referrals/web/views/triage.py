@@ -41,6 +41,7 @@ from referrals.core import states
 from referrals.core.errors import ApplicationError
 from referrals.core.states import Step
 from referrals.models import Decision, Referral, ReferralEvent, Share
+from referrals.outbox.inbox import notifications_read_for_record
 from referrals.outbox.recipients import team_members
 from referrals.visibility import (
     Audience,
@@ -181,6 +182,7 @@ def referral_page(
     """The referral page, as its audience may see it, with the actions the person may take."""
     user, now = request.user, timezone.now()
     outcome_mark_read(user=user, referral=referral)
+    notifications_read_for_record(user=user, referral=referral)
     audience = referral_audience(user=user, referral=referral)
     events = _timeline(referral, audience)
     is_team = audience == Audience.TEAM

@@ -166,3 +166,14 @@ def test_email_choices_offer_only_optional_kinds_and_are_kept(client: Client, ds
     bad = client.post("/notifications/email/", {"emailed": ["nonsense"]})
     assert bad.status_code == 400
     assert "Select a valid choice" in bad.content.decode()
+
+
+def test_opening_the_record_from_the_email_reads_every_notice_about_it(
+    client: Client, world: World, teacher: Any, dsl: Any
+) -> None:
+    concern = _concern(world, teacher, Urgency.IMMEDIATE)
+    other = _concern(world, teacher, Urgency.STANDARD)
+    signed_in(client, dsl)
+    assert client.get(f"/concerns/{concern.pk}/").status_code == 200
+    unread = Notification.objects.filter(recipient=dsl, channel=IN_APP, read_at__isnull=True)
+    assert list(unread.values_list("concern_id", flat=True)) == [other.pk]

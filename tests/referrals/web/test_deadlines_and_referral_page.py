@@ -346,8 +346,9 @@ def test_the_school_is_the_referring_school_or_one_that_recorded_a_concern(
 
 # What the social worker's referral page costs today: the session, the person's memberships
 # and capabilities, the referral, its timeline and outcome, the joined-up reads and the audit
-# rows. The concerns add two queries (the concerns, their files) and one audit insert.
-PAGE_QUERIES = 43
+# rows, the reader's unread notices about it (read on opening) and the header's unread count.
+# The concerns add two queries (the concerns, their files) and one audit insert.
+PAGE_QUERIES = 46
 
 
 def test_the_page_costs_the_same_queries_however_many_concerns(
