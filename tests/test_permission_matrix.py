@@ -107,6 +107,11 @@ MATRIX = [
     Row("attachment-download", "GET", "/files/{f}/",                 "302 404 404 200 200 200 200 404 404 404"),
     Row("draft-list", "GET", "/drafts/",                             "302 200 200 200 200 200 200 200 200 200"),
     Row("draft-delete", "POST", "/drafts/{d}/delete/",               "302 404 404 404 302 404 404 404 404 404"),
+    # Notifications are their recipient's alone (issue 14): n is one of the DSL's.
+    Row("notification-list", "GET", "/notifications/",                "302 200 200 200 200 200 200 200 200 200"),
+    Row("notification-open", "GET", "/notifications/{n}/",            "302 404 404 404 302 404 404 404 404 404"),
+    Row("notification-read-all", "POST", "/notifications/read/",      "302 302 302 302 302 302 302 302 302 302"),
+    Row("notification-settings", "GET", "/notifications/email/",      "302 200 200 200 200 200 200 200 200 200"),
     # The referral page and the front door's work on it (issue 4)
     Row("referral-detail", "GET", "/referrals/{r}/",                 "302 404 404 404 200 200 200 200 404 404"),
     Row("referral-queue", "GET", "/queue/",                           "302 403 200 403 403 200 200 403 403 403"),
@@ -263,6 +268,9 @@ def records(
     draft = Draft.objects.create(
         owner=dsl, agency=world.riverside, child=child, kind=Draft.Kind.CONCERN, payload={}
     )
+    notification = factories.NotificationFactory.create(
+        recipient=dsl, channel="in_app", referral=referral, kind="outcome"
+    )
     # Issue 9: another record in the authority, and one the front door merged into the child's.
     other = factories.ChildFactory.create(created_by_agency=world.police, first_name="Olu")
     merged = factories.ChildFactory.create(created_by_agency=world.health)
@@ -286,6 +294,7 @@ def records(
             "h": child.pk,
             "s": share.pk,
             "d": draft.pk,
+            "n": notification.pk,
             "o": other.pk,
             "m": merge.pk,
             "u": teacher_session.pk,
