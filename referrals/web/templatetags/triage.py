@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from agencies.capabilities import user_has_capability
 from agencies.models import Role
 from referrals.clocks.running import running_clock
 from referrals.models import Child, Referral
@@ -152,10 +153,12 @@ def duration(value: datetime.timedelta | None) -> str:
 
 @register.simple_tag
 def front_door_nav(user: Any) -> dict[str, bool]:
-    """Which front-door pages the navigation offers (the pages themselves check again)."""
+    """Which pages the navigation offers: never one the person cannot use (the pages themselves
+    check again)."""
     scope = scope_for_user(user)
     works_queue = bool(scope.team_ids or scope.authority_ids)
     return {
+        "record": user_has_capability(user=user, capability="referrals.add_concern"),
         "queue": works_queue,
         "dashboard": works_queue
         and user.memberships.filter(role__in=(Role.TEAM_MANAGER, Role.SERVICE_MANAGER)).exists(),

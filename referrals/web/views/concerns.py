@@ -225,7 +225,8 @@ def draft_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         raise Http404
     draft_discard(user=request.user, draft=draft)
     messages.success(request, "The draft was deleted.")
-    return redirect("home")
+    # Back to the page it was deleted from: the drafts list, or the home page's banner.
+    return redirect("draft-list" if request.POST.get("back") == "drafts" else "home")
 
 
 # A concern, its review, addenda and files ----------------------------------------------------
