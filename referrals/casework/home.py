@@ -169,7 +169,7 @@ def _front_door(home: Home, user: User, scope: Scope, now: datetime.datetime) ->
             user,
             now,
             "Waiting to be acknowledged",
-            "Acknowledge within one working day; immediate risk within an hour.",
+            "Acknowledge within one working day; 'straight away' ones within an hour.",
             status=states.ReferralStatus.SUBMITTED,
         )
     )

@@ -10,9 +10,17 @@ from django.db import models
 class Urgency(models.TextChoices):
     """One scale from a concern to a referral: the stored values are the API's too."""
 
-    IMMEDIATE = "immediate", "Straight away: the child may be at risk of harm today"
+    IMMEDIATE = "immediate", "Straight away"
     URGENT = "urgent", "Today"
     STANDARD = "standard", "At the next review"
+
+
+# The option as a person choosing it reads it (the short label is what lists and tags show).
+URGENCY_OPTIONS: dict[str, str] = {
+    Urgency.IMMEDIATE: "Straight away: the child may be at risk of harm today",
+    Urgency.URGENT: "Today",
+    Urgency.STANDARD: "At the next review",
+}
 
 
 # What each urgency means, shown under its option wherever a person chooses one.

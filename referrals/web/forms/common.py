@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from referrals.core.choices import URGENCY_HINTS, Urgency
+from referrals.core.choices import URGENCY_HINTS, URGENCY_OPTIONS
 from referrals.core.errors import ApplicationError
 
 _WIDGET_CLASSES: dict[type[forms.Widget], str] = {
@@ -80,7 +80,7 @@ def urgency_field(help_text: str) -> forms.ChoiceField:
     """How urgent: one scale, labels and hints from a concern to a referral, never pre-chosen."""
     return forms.ChoiceField(
         label="How urgent is this?",
-        choices=Urgency.choices,
+        choices=list(URGENCY_OPTIONS.items()),
         widget=GovukRadios(hints=URGENCY_HINTS),
         help_text=help_text,
         error_messages={"required": "Select how urgent this is"},

@@ -20,7 +20,7 @@ from referrals.casework.home import ReferralFilters, referral_list_filtered
 from referrals.casework.referrals import referral_send, referral_withdraw
 from referrals.concerns.drafts import DraftChanged, draft_hold, draft_save
 from referrals.core import errors
-from referrals.core.choices import CinCategory, Factor, Urgency
+from referrals.core.choices import URGENCY_OPTIONS, CinCategory, Factor
 from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, Child, Concern, Draft, Referral
 from referrals.visibility import (
@@ -180,7 +180,7 @@ def _answers(form: ReferralForm, concerns: list[Concern]) -> list[tuple[str, str
             "\n".join(label for value, label in _choices(concerns)) or "None",
             "concerns",
         ),
-        ("How urgent", Urgency(data["urgency"]).label, "urgency"),
+        ("How urgent", URGENCY_OPTIONS[data["urgency"]], "urgency"),
         (
             "Category of abuse",
             CinCategory(data["category"]).label if data["category"] else "Not sure",
