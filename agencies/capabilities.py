@@ -81,6 +81,12 @@ def roles_sync(**_: Any) -> None:
         group.permissions.set(perms)
 
 
+def roles_grant(roles: frozenset[str], capability: str) -> bool:
+    """Whether any of these roles grants the capability, by the table (no query: for deciding
+    what a page offers; the action itself checks with user_has_capability)."""
+    return any(capability in ROLE_PERMISSIONS.get(Role(role), ()) for role in roles)
+
+
 def user_has_capability(*, user: User, capability: str, agency: Agency | None = None) -> bool:
     """Whether any of the user's roles (in `agency`, when given) grants the permission."""
     if not user.is_authenticated or not user.is_active:

@@ -68,6 +68,8 @@ class Scope:
     duty_authority_ids: frozenset[int] = frozenset()
     # Authorities in whose children's social care the person works a team (the child view).
     team_authority_ids: frozenset[int] = frozenset()
+    # The roles the person holds in active agencies (what the navigation may offer).
+    roles: frozenset[str] = frozenset()
 
     @property
     def is_empty(self) -> bool:
@@ -101,8 +103,10 @@ def scope_for_user(user: Viewer) -> Scope:
     groups: set[int] = set()
     duty: set[int] = set()
     team_authorities: set[int] = set()
+    roles: set[str] = set()
     for agency_id, role, team_id, kind, authority_id, group_id, team_kind in rows:
         agency_ids.add(agency_id)
+        roles.add(role)
         if group_id is not None and role in SHARE_RECIPIENT_ROLES:
             groups.add(group_id)
         if role in SAFEGUARDING_LEAD_ROLES:
@@ -126,6 +130,7 @@ def scope_for_user(user: Viewer) -> Scope:
         frozenset(groups),
         frozenset(duty),
         frozenset(team_authorities),
+        frozenset(roles),
     )
     user.__dict__["_safeguarding_scope"] = scope
     return scope

@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from agencies.capabilities import user_has_capability
+from agencies.capabilities import roles_grant
 from agencies.models import Role
 from referrals.clocks.running import running_clock
 from referrals.models import Child, Referral
@@ -158,7 +158,7 @@ def front_door_nav(user: Any) -> dict[str, bool]:
     scope = scope_for_user(user)
     works_queue = bool(scope.team_ids or scope.authority_ids)
     return {
-        "record": user_has_capability(user=user, capability="referrals.add_concern"),
+        "record": roles_grant(scope.roles, "referrals.add_concern"),
         "queue": works_queue,
         "dashboard": works_queue
         and user.memberships.filter(role__in=(Role.TEAM_MANAGER, Role.SERVICE_MANAGER)).exists(),
