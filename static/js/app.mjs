@@ -3,11 +3,13 @@ import { initAll } from "/static/govuk/govuk-frontend.min.js";
 import { initAutosave } from "./autosave.mjs";
 import { initBodyMap } from "./body-map.mjs";
 import { initQueueRefresh } from "./queue-refresh.mjs";
+import { initReveals } from "./reveal.mjs";
 import { initSessionTimeout } from "./session.mjs";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
 initSessionTimeout();
+initReveals(document);
 for (const form of document.querySelectorAll("form[data-autosave]")) {
   initAutosave(form);
 }

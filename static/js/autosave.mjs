@@ -26,26 +26,7 @@ function serialise(data) {
   return JSON.stringify(pairs);
 }
 
-// A radio that reveals a block of questions (templates/includes/radios.html: GOV.UK's
-// conditional reveal) shows it only while it is chosen. Kept here rather than by govuk-frontend,
-// which marks the radio aria-expanded, an attribute ARIA does not allow on a radio. The block
-// follows its radio, so it is read next.
-export function initReveals(root) {
-  const radios = [...root.querySelectorAll("input[type=radio][data-reveals]")];
-  if (!radios.length) return;
-  const sync = () => {
-    for (const radio of radios) {
-      const block = document.getElementById(radio.dataset.reveals);
-      block?.classList.toggle("govuk-radios__conditional--hidden", !radio.checked);
-    }
-  };
-  root.addEventListener("change", sync);
-  window.addEventListener("pageshow", sync); // answers the browser restored on "Back"
-  sync();
-}
-
 export function initAutosave(form) {
-  initReveals(form); // the forms that save drafts are the ones that reveal questions
   const status = form.querySelector("#autosave-status");
   const versionInput = form.querySelector("[data-draft-version]");
   let version = Number(versionInput?.value) || 0;
