@@ -219,18 +219,6 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-def axe_serious_violations(page: Any) -> list[dict[str, Any]]:
-    """Run axe on the page; return the violations of serious or critical impact."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        violation
-        for violation in results.response["violations"]
-        if violation.get("impact") in {"serious", "critical"}
-    ]
-
-
 # Named people ------------------------------------------------------------------------------
 
 

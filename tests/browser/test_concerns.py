@@ -17,7 +17,7 @@ from referrals.models import Attachment, AuditAction, AuditEvent, Concern, Refer
 from referrals.visibility import referral_list_for_user
 from safeguarding.middleware import SESSION_ACTIVITY_KEY
 from tests import factories
-from tests.conftest import World, axe_serious_violations, sign_in, sign_out, stored_files
+from tests.conftest import World, axe_violations, sign_in, sign_out, stored_files
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ PNG = bytes.fromhex(
 
 
 def accessible(page: Any) -> None:
-    assert axe_serious_violations(page) == [], page.url
+    assert axe_violations(page) == [], page.url
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from referrals.concerns.services import concern_create
 from referrals.models import Child, PatternFlag
 from referrals.patterns.services import concern_share_with_authority
 from tests import factories
-from tests.conftest import World, axe_serious_violations, sign_in, sign_out
+from tests.conftest import World, axe_violations, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 
 def accessible(page: Any) -> None:
-    assert axe_serious_violations(page) == []
+    assert axe_violations(page) == []
 
 
 def _concern(agency: Any, user: Any, child: Child) -> Any:
