@@ -271,12 +271,30 @@ def child_get_for_user(*, user: User, pk: int | str) -> Child:
 
 
 def draft_list_for_user(*, user: User) -> QuerySet[Draft]:
-    """A person's own drafts; nobody else ever sees them."""
-    return Draft.objects.filter(owner_id=user.pk).select_related("child", "agency")
+    """A person's own open drafts; nobody else ever sees them. A closed one (made into a
+    record, or deleted) holds nothing and is never offered back."""
+    return Draft.objects.filter(owner_id=user.pk, closed_at__isnull=True).select_related(
+        "child", "agency"
+    )
 
 
 def draft_get_for_user(*, user: User, kind: str, child: Child) -> Draft | None:
     return draft_list_for_user(user=user).filter(kind=kind, child=child).first()
+
+
+def draft_version_for(*, user: User, kind: str, child: Child) -> int:
+    """The version a form shown now carries, for its script to count up from: the open
+    draft's; one above a closed one's, so this form's saves (even without the script) are
+    numbered above all the closed form sent and are not refused; 0 when there is none."""
+    stored = (
+        Draft.objects.filter(owner_id=user.pk, kind=kind, child=child)
+        .values_list("version", "closed_at")
+        .first()
+    )
+    if stored is None:
+        return 0
+    version, closed_at = stored
+    return version + 1 if closed_at is not None else version
 
 
 def attachment_get_for_user(*, user: User, pk: int | str) -> Attachment:

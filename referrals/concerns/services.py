@@ -99,13 +99,17 @@ def concern_submit(
     agency: Agency,
     child: Child,
     upload: UploadedFile[bytes] | None = None,
+    draft_version: int = 0,
     **fields: Unpack[ConcernFields],
 ) -> Concern:
-    """Record the concern, attach its file and discard the draft, all or nothing."""
+    """Record the concern, attach its file and close the draft, all or nothing. The draft is
+    closed at the version the form was posted with, so its late autosaves change nothing."""
     if upload is not None:
         attachment_check(upload=upload)  # refuse a bad file before anything is written
     concern = concern_create(user=user, agency=agency, child=child, **fields)
-    drafts_discard_for(user=user, kind=Draft.Kind.CONCERN, child=child)
+    drafts_discard_for(
+        user=user, kind=Draft.Kind.CONCERN, child=child, agency=agency, version=draft_version
+    )
     if upload is not None:
         attachment_create(user=user, upload=upload, concern=concern)
     return concern

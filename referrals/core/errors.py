@@ -56,6 +56,9 @@ DRAFT_CHANGED_ELSEWHERE = (
     "These answers were changed in another window or tab, so this page's changes were not "
     "saved. Check the answers, then save or continue again."
 )
+# A save no newer than a draft already made into a record or deleted (an autosave still on its
+# way when the form was posted, or a page opened before): nothing about the child is kept again.
+DRAFT_CLOSED = "This form was already sent or deleted. Nothing was saved."
 DRAFT_VERSION_INVALID = "This draft could not be saved. Reload the page and try again."
 REFERRAL_NOT_CHECKED = "Check your answers before you send the referral."
 REFERRAL_CHANGED_SINCE_CHECKED = (

@@ -12,7 +12,9 @@ from referrals.models.children import Child
 class Draft(models.Model):
     """A form as it is being typed, saved every few seconds so no work is lost.
 
-    One per person, form and child. Deleted when the concern or referral is made.
+    One per person, form and child. Closed, not deleted, when the concern or referral is made
+    or the person deletes it: its answers are emptied and its version kept, so a save still on
+    its way from the form that was posted finds it closed and changes nothing.
     """
 
     class Kind(models.TextChoices):
@@ -30,6 +32,9 @@ class Draft(models.Model):
     # The form's own count of its saves: a save carrying a lower number than the one stored
     # (an autosave still in flight when the form was posted) changes nothing.
     version = models.PositiveIntegerField(default=0)
+    # Set when the record was made from it or the person deleted it (its payload then empty);
+    # every reader but the form's version ignores a closed draft. A higher save reopens it.
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,6 +31,7 @@ from referrals.visibility import (
     concern_get_for_user,
     draft_get_for_user,
     draft_list_for_user,
+    draft_version_for,
     referral_list_for_user,
     scope_for_user,
     user_may_add_to_concern,
@@ -173,6 +174,8 @@ def _concern_submit(
                 agency=agency,
                 child=child,
                 upload=form.cleaned_data["attachment"],
+                # Above every save the form's script sent: none of them arriving late reopens it.
+                draft_version=posted_version(request.POST),
                 **form.concern_fields(),
             )
         except ApplicationError as exc:
@@ -211,7 +214,8 @@ def concern_new(request: AuthenticatedHttpRequest, child_pk: int) -> HttpRespons
     form = ConcernForm(initial=initial_from(draft.payload, ("categories",)) if draft else {})
     if draft is not None:
         form.injuries = injuries_from(MultiValueDict(draft.payload))
-    version = draft.version if draft else 0
+    # From the stored draft even when closed (submitted): this form's saves are numbered above.
+    version = draft_version_for(user=request.user, kind=kind, child=child)
     return _concern_form_page(
         request, child=child, agency=agency, form=form, version=version, restored=bool(draft)
     )

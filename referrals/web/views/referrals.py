@@ -27,6 +27,7 @@ from referrals.visibility import (
     child_get_for_user,
     concern_list_for_user,
     draft_get_for_user,
+    draft_version_for,
     referral_get_for_user,
     user_may_withdraw_referral,
 )
@@ -164,7 +165,8 @@ def referral_new(request: AuthenticatedHttpRequest, child_pk: int) -> HttpRespon
         form = ReferralForm(MultiValueDict(draft.payload), concern_choices=choices)
     else:
         form = ReferralForm(initial=initial_from(draft.payload, _MULTIPLE), concern_choices=choices)
-    version = draft.version if draft else 0
+    # From the stored draft even when closed (sent): this form's saves are numbered above it.
+    version = draft_version_for(user=request.user, kind=KIND, child=child)
     restored = draft is not None and not form.is_bound
     return _form_page(request, form, child, agency, version=version, restored=restored)
 

@@ -301,12 +301,13 @@ def test_the_save_draft_button_works_without_javascript(
     assert "Lower back" in client.get(url).content.decode()
 
 
-def test_submitting_discards_the_draft(client: Client, teacher: Any, child: Child) -> None:
+def test_submitting_closes_the_draft(client: Client, teacher: Any, child: Child) -> None:
     signed_in(client, teacher)
     url = f"/children/{child.pk}/concerns/new/"
     client.post(url, {"autosave": "1", "what_happened": "x"}, headers={"X-Requested-With": "fetch"})
     client.post(url, concern_post())
-    assert not Draft.objects.exists()
+    draft = Draft.objects.get()  # closed, not deleted: nothing typed kept, the version kept
+    assert (draft.closed_at is not None, draft.payload, draft.version) == (True, {}, 1)
 
 
 def test_nobody_else_sees_a_draft(client: Client, teacher: Any, dsl: Any, child: Child) -> None:
@@ -534,7 +535,7 @@ def test_the_lead_refers_from_concerns_after_checking_the_answers(
     )
     assert list(referral.concerns.all()) == [concern]
     assert referral.acknowledge_due_at is not None
-    assert not Draft.objects.exists()
+    assert not Draft.objects.filter(closed_at__isnull=True).exists()
     assert audited(dsl, AuditAction.SUBMIT, "referrals.referral", referral.pk)
     from referrals.visibility import referral_list_for_user
 
