@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -17,29 +16,15 @@ from referrals.core import errors
 from referrals.models import AuditAction, AuditEvent, Child, Concern, Draft, Referral
 from tests import factories
 from tests.conftest import World, signed_in
+from tests.referrals.web.conftest import (
+    AUTOSAVE,
+    check_url,
+    concern_url,
+    form_url,
+)
 from tests.referrals.web.test_concern_pages import REFERRAL_ANSWERS, concern_post
 
-AUTOSAVE = {"X-Requested-With": "fetch"}
 CLOSED_MESSAGE = "This form was already sent or deleted. Nothing was saved."
-
-
-@pytest.fixture
-def child(world: World) -> Child:
-    return factories.ChildFactory.create(
-        created_by_agency=world.riverside, first_name="Amy", last_name="Example"
-    )
-
-
-def _referral_form(child: Child) -> str:
-    return f"/children/{child.pk}/referrals/new/"
-
-
-def _check(child: Child) -> str:
-    return f"/children/{child.pk}/referrals/check/"
-
-
-def _concern_form(child: Child) -> str:
-    return f"/children/{child.pk}/concerns/new/"
 
 
 def _draft_audit_rows() -> list[tuple[str, dict[str, Any]]]:
@@ -76,7 +61,7 @@ def _no_draft_offered(client: Client) -> None:
 def _send_referral(client: Client, child: Child) -> Referral:
     """Type (three autosaves), Continue (version 5, above an autosave still on its way at 4),
     check, Send: the way the form and its script number their saves."""
-    url = _referral_form(child)
+    url = form_url(child)
     for version, text in enumerate(["Bruis", "Bruising", "Bruising and"], start=1):
         assert (
             _autosave(client, url, version, {**REFERRAL_ANSWERS, "reason": text}).status_code == 200
@@ -85,10 +70,10 @@ def _send_referral(client: Client, child: Child) -> Referral:
     posted = client.post(
         url, {**REFERRAL_ANSWERS, "reason": final, "continue": "1", "draft_version": "5"}
     )
-    assert posted["Location"] == _check(child)
-    check = client.get(_check(child))
+    assert posted["Location"] == check_url(child)
+    check = client.get(check_url(child))
     assert _rendered_version(check) == 5
-    sent = client.post(_check(child), {"draft_version": "5"})
+    sent = client.post(check_url(child), {"draft_version": "5"})
     referral = Referral.objects.get()
     assert sent["Location"] == f"/referrals/{referral.pk}/"
     assert referral.reason == final
@@ -113,7 +98,7 @@ def test_an_autosave_arriving_after_the_referral_was_sent_is_refused(
     # The autosave numbered 4, on its way when Continue was pressed, and one at the very
     # version that was sent: both refused, nothing written, nothing audited.
     for version in (4, 5):
-        late = _autosave(client, _referral_form(child), version, REFERRAL_ANSWERS)
+        late = _autosave(client, form_url(child), version, REFERRAL_ANSWERS)
         assert late.status_code == 409
         body = json.loads(late.content)
         assert (body["saved"], body["message"]) == (False, errors.DRAFT_CLOSED)
@@ -124,8 +109,8 @@ def test_an_autosave_arriving_after_the_referral_was_sent_is_refused(
     assert _draft_audit_rows() == rows
     _no_draft_offered(client)
     # The check page has nothing to send: back to the form, and no second referral.
-    assert client.get(_check(child))["Location"] == _referral_form(child)
-    assert client.post(_check(child), {"draft_version": "5"})["Location"] == _referral_form(child)
+    assert client.get(check_url(child))["Location"] == form_url(child)
+    assert client.post(check_url(child), {"draft_version": "5"})["Location"] == form_url(child)
     assert Referral.objects.count() == 1
 
 
@@ -138,7 +123,7 @@ def test_a_check_page_open_in_another_tab_cannot_send_the_sent_draft_again(
     session = client.session
     session["referral_checked"] = {str(Draft.objects.get().pk): 5}
     session.save()
-    assert client.post(_check(child), {"draft_version": "5"})["Location"] == _referral_form(child)
+    assert client.post(check_url(child), {"draft_version": "5"})["Location"] == form_url(child)
     assert Referral.objects.count() == 1
 
 
@@ -149,7 +134,7 @@ def test_an_autosave_arriving_after_the_concern_was_submitted_is_refused(
     client: Client, teacher: Any, child: Child
 ) -> None:
     signed_in(client, teacher)
-    url = _concern_form(child)
+    url = concern_url(child)
     for version, text in enumerate(["A bru", "A bruise", "A bruise on"], start=1):
         assert _autosave(client, url, version, {"what_happened": text}).status_code == 200
     # The script posts the form above every save it sent: 4 is still on its way.
@@ -176,7 +161,7 @@ def test_a_concern_submitted_before_its_first_autosave_arrived_is_not_brought_ba
     client: Client, teacher: Any, child: Child
 ) -> None:
     signed_in(client, teacher)
-    url = _concern_form(child)
+    url = concern_url(child)
     client.post(url, concern_post(draft_version="2"))  # the autosave numbered 1 is on its way
     assert Concern.objects.count() == 1
     draft = Draft.objects.get()
@@ -198,7 +183,7 @@ def test_a_concern_submitted_without_the_script_closes_its_draft_at_the_stored_v
     client: Client, teacher: Any, child: Child
 ) -> None:
     signed_in(client, teacher)
-    url = _concern_form(child)
+    url = concern_url(child)
     _autosave(client, url, 3, {"what_happened": "Typed"})
     client.post(url, concern_post())  # no draft_version: the form had no script
     draft = Draft.objects.get()
@@ -213,14 +198,14 @@ def test_a_new_referral_form_counts_up_from_above_the_sent_draft(
 ) -> None:
     signed_in(client, dsl)
     _send_referral(client, child)
-    form = client.get(_referral_form(child))
+    form = client.get(form_url(child))
     shown = _rendered_version(form)
     assert shown >= 5
     assert f'name="draft_version" value="{shown}"' in form.content.decode()
     assert "We have restored the draft" not in form.content.decode()
     assert "Bruising" not in form.content.decode()  # nothing of the sent one is offered back
     rows = len(_draft_audit_rows())
-    first = _autosave(client, _referral_form(child), shown + 1, {"reason": "A second worry."})
+    first = _autosave(client, form_url(child), shown + 1, {"reason": "A second worry."})
     assert first.status_code == 200
     assert json.loads(first.content)["version"] == shown + 1
     draft = Draft.objects.get()
@@ -244,12 +229,12 @@ def test_a_new_referral_form_without_the_script_is_saved_at_the_version_it_shows
 ) -> None:
     signed_in(client, dsl)
     _send_referral(client, child)
-    shown = _rendered_version(client.get(_referral_form(child)))
+    shown = _rendered_version(client.get(form_url(child)))
     posted = client.post(
-        _referral_form(child),
+        form_url(child),
         {**REFERRAL_ANSWERS, "reason": "Again.", "continue": "1", "draft_version": str(shown)},
     )
-    assert posted["Location"] == _check(child)
+    assert posted["Location"] == check_url(child)
     assert Draft.objects.get(closed_at__isnull=True).payload["reason"] == ["Again."]
 
 
@@ -257,7 +242,7 @@ def test_a_new_concern_form_counts_up_from_above_the_submitted_draft(
     client: Client, teacher: Any, child: Child
 ) -> None:
     signed_in(client, teacher)
-    url = _concern_form(child)
+    url = concern_url(child)
     _autosave(client, url, 2, {"what_happened": "First"})
     client.post(url, concern_post(draft_version="3"))
     shown = _rendered_version(client.get(url))
@@ -274,7 +259,7 @@ def test_a_stale_page_posted_over_a_closed_draft_keeps_what_was_typed_and_says_w
     signed_in(client, dsl)
     _send_referral(client, child)
     stale = client.post(
-        _referral_form(child),
+        form_url(child),
         {**REFERRAL_ANSWERS, "reason": "From the old tab.", "continue": "1", "draft_version": "3"},
     )
     page = stale.content.decode()
@@ -323,7 +308,7 @@ def test_the_drafts_list_and_home_ignore_closed_drafts(
     assert [draft.child for draft in drafts.context["pages"].rows] == [other]
     assert f"/drafts/{closed.pk}/delete/" not in drafts.content.decode()
     # Not offered back in its form, and not deletable again.
-    form = client.get(_concern_form(child))
+    form = client.get(concern_url(child))
     assert "We have restored the draft" not in form.content.decode()
     assert _rendered_version(form) == 5
     assert client.post(f"/drafts/{closed.pk}/delete/").status_code == 404
@@ -336,7 +321,7 @@ def test_deleting_a_draft_closes_it_and_empties_its_answers(
     client: Client, teacher: Any, child: Child
 ) -> None:
     signed_in(client, teacher)
-    url = _concern_form(child)
+    url = concern_url(child)
     _autosave(client, url, 1, {"what_happened": "Typed then thrown away"})
     _autosave(client, url, 2, {"what_happened": "Typed then thrown away, more"})
     draft = Draft.objects.get()

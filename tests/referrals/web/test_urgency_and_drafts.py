@@ -19,25 +19,10 @@ from referrals.core.choices import URGENCY_HINTS, Urgency
 from referrals.models import AuditEvent, Child, Concern, Draft, Referral
 from tests import factories
 from tests.conftest import World, signed_in
+from tests.referrals.web.conftest import AUTOSAVE, check_url, form_url
 from tests.referrals.web.test_concern_pages import REFERRAL_ANSWERS, concern_post
 
 LONDON = datetime.timezone(datetime.timedelta(0))  # GMT: London's winter time
-AUTOSAVE = {"X-Requested-With": "fetch"}
-
-
-@pytest.fixture
-def child(world: World) -> Child:
-    return factories.ChildFactory.create(
-        created_by_agency=world.riverside, first_name="Amy", last_name="Example"
-    )
-
-
-def _new(child: Child) -> str:
-    return f"/children/{child.pk}/referrals/new/"
-
-
-def _check(child: Child) -> str:
-    return f"/children/{child.pk}/referrals/check/"
 
 
 def _draft_rows(draft: Draft) -> int:
@@ -55,7 +40,7 @@ def test_neither_form_chooses_an_urgency_and_both_ask_it_on_one_scale(
     client: Client, dsl: Any, child: Child
 ) -> None:
     signed_in(client, dsl)
-    for url in (f"/children/{child.pk}/concerns/new/", _new(child)):
+    for url in (f"/children/{child.pk}/concerns/new/", form_url(child)):
         page = client.get(url).content.decode()
         assert _urgency_checked(page) == [], url
         assert "How urgent is this?" in page
@@ -66,7 +51,7 @@ def test_neither_form_chooses_an_urgency_and_both_ask_it_on_one_scale(
         assert "call 999" in URGENCY_HINTS[Urgency.IMMEDIATE]
         assert 'aria-describedby="id_urgency_0-item-hint"' in page
     for old in ("Immediate risk of harm", "When they next review"):
-        assert old not in client.get(_new(child)).content.decode()
+        assert old not in client.get(form_url(child)).content.decode()
 
 
 def test_a_concern_without_an_urgency_is_not_recorded(
@@ -86,18 +71,18 @@ def test_a_referral_without_an_urgency_goes_no_further(
 ) -> None:
     signed_in(client, dsl)
     answers = {k: v for k, v in REFERRAL_ANSWERS.items() if k != "urgency"}
-    response = client.post(_new(child), {**answers, "continue": "1"})
+    response = client.post(form_url(child), {**answers, "continue": "1"})
     assert response.status_code == 400
     assert '<a href="#id_urgency_0">Select how urgent this is</a>' in response.content.decode()
-    assert client.get(_check(child))["Location"].startswith(_new(child))
+    assert client.get(check_url(child))["Location"].startswith(form_url(child))
 
 
 def test_the_check_page_says_the_urgency_in_the_same_words(
     client: Client, dsl: Any, child: Child
 ) -> None:
     signed_in(client, dsl)
-    client.post(_new(child), {**REFERRAL_ANSWERS, "urgency": "immediate", "continue": "1"})
-    page = client.get(_check(child)).content.decode()
+    client.post(form_url(child), {**REFERRAL_ANSWERS, "urgency": "immediate", "continue": "1"})
+    page = client.get(check_url(child)).content.decode()
     assert "Straight away: the child may be at risk of harm today" in page
 
 
@@ -189,7 +174,7 @@ def test_a_referral_from_one_concern_starts_with_what_it_says(
         what_happened="A bruise on her arm.",
     )
     signed_in(client, dsl)
-    form = client.get(f"{_new(child)}?concern={concern.pk}").context["form"]
+    form = client.get(f"{form_url(child)}?concern={concern.pk}").context["form"]
     assert {
         k: form.initial[k] for k in ("concerns", "urgency", "category", "factors", "reason")
     } == {
@@ -222,7 +207,7 @@ def test_a_referral_from_several_concerns_takes_the_most_urgent_and_dates_each(
     )
     signed_in(client, dsl)
     query = f"?concern={later.pk}&concern={earlier.pk}&concern={elsewhere.pk}"
-    response = client.get(f"{_new(child)}{query}")
+    response = client.get(f"{form_url(child)}{query}")
     initial = response.context["form"].initial
     assert sorted(initial["concerns"]) == sorted([str(later.pk), str(earlier.pk)])
     assert (initial["urgency"], initial["category"], initial["factors"]) == (
@@ -248,20 +233,21 @@ def test_an_autosave_in_flight_when_the_form_was_posted_changes_nothing(
     signed_in(client, dsl)
     for version, text in enumerate(["Bruis", "Bruising", "Bruising and"], start=1):
         saved = client.post(
-            _new(child),
+            form_url(child),
             {**REFERRAL_ANSWERS, "reason": text, "autosave": "1", "draft_version": version},
             headers=AUTOSAVE,
         )
         assert json.loads(saved.content)["version"] == version
     final = "Bruising and a disclosure about dad."
     posted = client.post(
-        _new(child), {**REFERRAL_ANSWERS, "reason": final, "continue": "1", "draft_version": "5"}
+        form_url(child),
+        {**REFERRAL_ANSWERS, "reason": final, "continue": "1", "draft_version": "5"},
     )
-    assert posted["Location"] == _check(child)
+    assert posted["Location"] == check_url(child)
     draft = Draft.objects.get()
     rows = _draft_rows(draft)
     late = client.post(
-        _new(child),
+        form_url(child),
         {**REFERRAL_ANSWERS, "reason": "Bruising and a", "autosave": "1", "draft_version": "4"},
         headers=AUTOSAVE,
     )
@@ -274,7 +260,7 @@ def test_an_autosave_in_flight_when_the_form_was_posted_changes_nothing(
     draft.refresh_from_db()
     assert (draft.payload["reason"], draft.version) == ([final], 5)
     assert _draft_rows(draft) == rows
-    check = client.get(_check(child))
+    check = client.get(check_url(child))
     assert final in check.content.decode()
     assert "Bruising and a<" not in check.content.decode()
     assert 'name="draft_version" value="5"' in check.content.decode()
@@ -286,15 +272,15 @@ def test_nothing_is_sent_without_the_check_page_at_that_version(
     """(b) A send never seen is not sent; an edit in another tab after the check sends the
     person back to check again."""
     signed_in(client, dsl)
-    client.post(_new(child), {**REFERRAL_ANSWERS, "continue": "1", "draft_version": "1"})
-    unseen = client.post(_check(child), {"draft_version": "1"})
-    assert unseen["Location"] == _check(child)
+    client.post(form_url(child), {**REFERRAL_ANSWERS, "continue": "1", "draft_version": "1"})
+    unseen = client.post(check_url(child), {"draft_version": "1"})
+    assert unseen["Location"] == check_url(child)
     assert not Referral.objects.exists()
-    page = client.get(_check(child)).content.decode()
+    page = client.get(check_url(child)).content.decode()
     assert errors.REFERRAL_NOT_CHECKED in page
     # Another tab saves newer answers after this check page was shown.
     other_tab = client.post(
-        _new(child),
+        form_url(child),
         {
             **REFERRAL_ANSWERS,
             "reason": "Typed in the other tab.",
@@ -304,16 +290,16 @@ def test_nothing_is_sent_without_the_check_page_at_that_version(
         headers=AUTOSAVE,
     )
     assert other_tab.status_code == 200
-    changed = client.post(_check(child), {"draft_version": "1"})
-    assert changed["Location"] == _check(child)
+    changed = client.post(check_url(child), {"draft_version": "1"})
+    assert changed["Location"] == check_url(child)
     assert not Referral.objects.exists()
-    again = client.get(_check(child)).content.decode()
+    again = client.get(check_url(child)).content.decode()
     assert errors.REFERRAL_CHANGED_SINCE_CHECKED in again
     assert "Typed in the other tab." in again
     # An old check page (version 1) still cannot send what is now version 2.
-    assert client.post(_check(child), {"draft_version": "1"})["Location"] == _check(child)
+    assert client.post(check_url(child), {"draft_version": "1"})["Location"] == check_url(child)
     assert not Referral.objects.exists()
-    sent = client.post(_check(child), {"draft_version": "2"})
+    sent = client.post(check_url(child), {"draft_version": "2"})
     referral = Referral.objects.get()
     assert sent["Location"] == f"/referrals/{referral.pk}/"
     assert referral.reason == "Typed in the other tab."
@@ -322,9 +308,9 @@ def test_nothing_is_sent_without_the_check_page_at_that_version(
 
 def test_a_send_without_a_version_is_not_sent(client: Client, dsl: Any, child: Child) -> None:
     signed_in(client, dsl)
-    client.post(_new(child), {**REFERRAL_ANSWERS, "continue": "1"})
-    client.get(_check(child))
-    assert client.post(_check(child))["Location"] == _check(child)
+    client.post(form_url(child), {**REFERRAL_ANSWERS, "continue": "1"})
+    client.get(check_url(child))
+    assert client.post(check_url(child))["Location"] == check_url(child)
     assert not Referral.objects.exists()
 
 
@@ -335,24 +321,24 @@ def test_answers_that_cannot_be_sent_go_back_to_the_form_not_to_a_form_at_the_se
     which shows what is missing and posts to its own address."""
     signed_in(client, dsl)
     client.post(
-        _new(child),
+        form_url(child),
         {"reason": "Only this so far.", "autosave": "1", "draft_version": "1"},
         headers=AUTOSAVE,
     )
     for method in ("get", "post"):
-        response = getattr(client, method)(_check(child))
+        response = getattr(client, method)(check_url(child))
         assert response.status_code == 302
-        assert response["Location"] == f"{_new(child)}?errors=1"
+        assert response["Location"] == f"{form_url(child)}?errors=1"
     assert not Referral.objects.exists()
-    page = client.get(f"{_new(child)}?errors=1")
+    page = client.get(f"{form_url(child)}?errors=1")
     text = page.content.decode()
     assert page.status_code == 200
     assert "There is a problem" in text
     assert "Select how urgent this is" in text
     assert "Enter what you want to happen" in text
     assert "Only this so far." in text
-    assert f'<form method="post" action="{_new(child)}"' in text
-    assert f'action="{_check(child)}"' not in text
+    assert f'<form method="post" action="{form_url(child)}"' in text
+    assert f'action="{check_url(child)}"' not in text
     assert 'name="draft_version" value="1"' in text
 
 
@@ -361,7 +347,7 @@ def test_a_form_posted_over_newer_answers_keeps_what_was_typed_and_says_why(
 ) -> None:
     signed_in(client, dsl)
     client.post(
-        _new(child),
+        form_url(child),
         {
             **REFERRAL_ANSWERS,
             "reason": "Newer, from another tab.",
@@ -371,7 +357,7 @@ def test_a_form_posted_over_newer_answers_keeps_what_was_typed_and_says_why(
         headers=AUTOSAVE,
     )
     stale = client.post(
-        _new(child),
+        form_url(child),
         {**REFERRAL_ANSWERS, "reason": "This tab's.", "continue": "1", "draft_version": "3"},
     )
     page = stale.content.decode()
@@ -381,10 +367,10 @@ def test_a_form_posted_over_newer_answers_keeps_what_was_typed_and_says_why(
     assert 'name="draft_version" value="8"' in page
     assert Draft.objects.get().payload["reason"] == ["Newer, from another tab."]
     again = client.post(
-        _new(child),
+        form_url(child),
         {**REFERRAL_ANSWERS, "reason": "This tab's.", "continue": "1", "draft_version": "8"},
     )
-    assert again["Location"] == _check(child)
+    assert again["Location"] == check_url(child)
     draft = Draft.objects.get()
     assert (draft.payload["reason"], draft.version) == (["This tab's."], 9)
 
@@ -395,7 +381,9 @@ def test_a_version_that_is_not_a_version_is_refused(
 ) -> None:
     signed_in(client, dsl)
     response = client.post(
-        _new(child), {"reason": "x", "autosave": "1", "draft_version": version}, headers=AUTOSAVE
+        form_url(child),
+        {"reason": "x", "autosave": "1", "draft_version": version},
+        headers=AUTOSAVE,
     )
     assert response.status_code == 400
     assert json.loads(response.content)["message"] == errors.DRAFT_VERSION_INVALID
