@@ -12,6 +12,7 @@ import factory
 from django.utils import timezone
 
 from agencies import models as agency_models
+from referrals.casework.referrals import referral_create, referral_submit
 from referrals.core.choices import Urgency
 from referrals.core.states import Clock
 from referrals.models import (
@@ -260,3 +261,21 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = AuditAction.VIEW
     target_type = "referrals.referral"
     target_id = "1"
+
+
+def referral_sent(*, agency: Any, referrer: Any, **fields: Any) -> Referral:
+    """A referral a school's DSL sent about Amy, through the real services: waiting in the queue
+    of the authority's front door. `fields` override what the referral says."""
+    child = fields.pop("child", None) or ChildFactory.create(
+        created_by_agency=agency, first_name="Amy", last_name="Example"
+    )
+    says = {
+        "urgency": "urgent",
+        "category": "physical",
+        "reason": "Bruising on her arm.",
+        "desired_outcome": "A strategy discussion.",
+        "consent": Referral.Consent.GIVEN,
+        **fields,
+    }
+    referral = referral_create(user=referrer, agency=agency, child=child, **says)
+    return referral_submit(referral=referral, user=referrer)

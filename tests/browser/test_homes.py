@@ -12,7 +12,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from referrals.casework.referrals import referral_create, referral_submit
 from referrals.casework.sharing import referral_share
 from referrals.casework.triage import referral_acknowledge, referral_request_information
 from referrals.models import Draft, Escalation, Notification, Referral
@@ -37,19 +36,8 @@ def _home_fits(page: Any) -> None:
 
 def _asked(world: World, dsl: Any, social_worker: Any) -> Referral:
     """A referral from Riverside that the front door asked a question about."""
-    amy = factories.ChildFactory.create(created_by_agency=world.riverside, first_name="Amy")
-    referral = referral_create(
-        user=dsl,
-        agency=world.riverside,
-        child=amy,
-        urgency="urgent",
-        category="physical",
-        reason="Bruising on her arm.",
-        desired_outcome="A strategy discussion.",
-        consent=Referral.Consent.GIVEN,
-    )
     referral = referral_acknowledge(
-        referral=referral_submit(referral=referral, user=dsl), user=social_worker
+        referral=factories.referral_sent(agency=world.riverside, referrer=dsl), user=social_worker
     )
     return referral_request_information(
         referral=referral, user=social_worker, message="Who lives at home?"
