@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone
 
 from referrals.casework.reading import outcome_mark_read
-from referrals.casework.referrals import referral_create, referral_submit
 from referrals.casework.sharing import referral_share
 from referrals.casework.triage import (
     referral_acknowledge,
@@ -280,18 +279,7 @@ def test_a_card_with_nothing_to_open_is_not_a_link(client: Client, dsl: Any) -> 
 
 
 def _sent(world: World, dsl: Any) -> Referral:
-    amy = factories.ChildFactory.create(created_by_agency=world.riverside, first_name="Amy")
-    referral = referral_create(
-        user=dsl,
-        agency=world.riverside,
-        child=amy,
-        urgency="urgent",
-        category="physical",
-        reason="Bruising on her arm.",
-        desired_outcome="A strategy discussion.",
-        consent=Referral.Consent.GIVEN,
-    )
-    return referral_submit(referral=referral, user=dsl)
+    return factories.referral_sent(agency=world.riverside, referrer=dsl)
 
 
 def _count(client: Client, title: str) -> int:
