@@ -9,16 +9,19 @@ count and the list's length cannot drift apart.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from agencies.capabilities import agencies_with_capability
 from agencies.models import Membership, User
 from referrals.audit import audit_record_many
+from referrals.casework.listing import DateRange, Order, Search, order_for, search_q
 from referrals.casework.queue import (
     ESCALATED_TO_ME,
     Ownership,
@@ -28,7 +31,17 @@ from referrals.casework.queue import (
 )
 from referrals.concerns.selectors import concern_review_queue_for_user
 from referrals.core import states
-from referrals.models import AuditAction, Concern, Draft, Notification, OutcomeRead, Referral
+from referrals.core.choices import Urgency
+from referrals.models import (
+    AuditAction,
+    Concern,
+    Draft,
+    Notification,
+    NotificationKind,
+    OutcomeRead,
+    Referral,
+)
+from referrals.outbox.inbox import notification_list_for_user
 from referrals.visibility import (
     Scope,
     concern_list_for_user,
@@ -38,6 +51,13 @@ from referrals.visibility import (
 )
 
 HOME_QUEUE_ROWS = 10
+# Straight away, today, at the next review: the order "most urgent first" sorts concerns in.
+URGENCY_RANK = Case(
+    When(urgency=Urgency.IMMEDIATE, then=Value(0)),
+    When(urgency=Urgency.URGENT, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,20 @@ class Waiting:
 OUTCOME_UNREAD = "unread"
 
 
+# The Referrals page's orders: the newest first by default.
+REFERRAL_ORDERS = (
+    Order("newest", "Newest first", ("-created_at", "-id")),
+    Order("oldest", "Oldest first", ("created_at", "id")),
+)
+# What the Referrals page's status filter offers: every status a sent referral can have.
+REFERRAL_STATUSES: tuple[str, ...] = states.RECEIVED
+
+
+def _choice(query: Any, name: str, allowed: Iterable[str]) -> str:
+    value = query.get(name, "")
+    return value if value in allowed else ""
+
+
 @dataclass(frozen=True)
 class ReferralFilters:
     """The Referrals page's filters (its own referrals, or those shared with the agency)."""
@@ -85,16 +119,30 @@ class ReferralFilters:
     waiting: str = ""
     outcome: str = ""
     shared: bool = False
+    status: str = ""
+    urgency: str = ""
+    made: DateRange = field(default_factory=DateRange)
+    sort: str = ""
+    # A child's name or a referral number: kept out of `query()` (never in a URL).
+    search: str = ""
 
     @classmethod
-    def from_query(cls, query: Any) -> ReferralFilters:
+    def from_query(cls, query: Any, *, search: str = "") -> ReferralFilters:
         """Filters from the query string; anything unknown is ignored, never an error."""
-        waiting = query.get("waiting", "")
         return cls(
-            waiting=waiting if waiting in (Waiting.QUESTION, Waiting.OUTCOME) else "",
-            outcome=OUTCOME_UNREAD if query.get("outcome") == OUTCOME_UNREAD else "",
+            waiting=_choice(query, "waiting", (Waiting.QUESTION, Waiting.OUTCOME)),
+            outcome=_choice(query, "outcome", (OUTCOME_UNREAD,)),
             shared=query.get("shared") == "1",
+            status=_choice(query, "status", REFERRAL_STATUSES),
+            urgency=_choice(query, "urgency", Urgency.values),
+            made=DateRange.from_query(query),
+            sort=order_for(REFERRAL_ORDERS, query.get("sort", "")).key,
+            search=search,
         )
+
+    @property
+    def order(self) -> Order:
+        return order_for(REFERRAL_ORDERS, self.sort)
 
     def query(self) -> dict[str, str]:
         """The filters as query-string values (for links that keep them)."""
@@ -102,6 +150,10 @@ class ReferralFilters:
             "waiting": self.waiting,
             "outcome": self.outcome,
             "shared": "1" if self.shared else "",
+            "status": self.status,
+            "urgency": self.urgency,
+            **self.made.query(),
+            "sort": "" if self.order == REFERRAL_ORDERS[0] else self.order.key,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -125,11 +177,33 @@ def referrals_shared_for_user(*, user: User) -> QuerySet[Referral]:
     )
 
 
+def _narrowed(
+    records: QuerySet[Any], *, status: str, urgency: str, dates: DateRange, search: str
+) -> QuerySet[Any]:
+    """A list's rows narrowed by the filters every list has; `dates` on when it was made."""
+    if status:
+        records = records.filter(status=status)
+    if urgency:
+        records = records.filter(urgency=urgency)
+    if dates.since or dates.until:
+        records = records.filter(dates.q("created_at"))
+    if search:
+        records = records.filter(search_q(search))
+    return records
+
+
 def referral_list_filtered(*, user: User, filters: ReferralFilters) -> QuerySet[Referral]:
     """The Referrals page's rows under `filters`, unordered: what the referrer's cards count."""
+    narrowed = partial(
+        _narrowed,
+        status=filters.status,
+        urgency=filters.urgency,
+        dates=filters.made,
+        search=filters.search,
+    )
     if filters.shared:
-        return referrals_shared_for_user(user=user)
-    referrals = referrals_made_for_user(user=user)
+        return narrowed(referrals_shared_for_user(user=user))
+    referrals = narrowed(referrals_made_for_user(user=user))
     if filters.waiting == Waiting.QUESTION:
         # Answering moves the status on, so an answered question leaves this list by itself.
         question = (states.ReferralStatus.INFORMATION_REQUESTED,)
@@ -150,6 +224,131 @@ def concerns_recorded_for_user(*, user: User) -> QuerySet[Concern]:
         .select_related("child")
         .order_by("-created_at", "-id")
     )
+
+
+# The concern list's orders: the review queue is most urgent first by default, the person's own
+# concerns newest first; a chosen order applies to both.
+CONCERN_URGENCY_ORDER = Order(
+    "urgency", "Most urgent first, then the oldest", ("urgency_rank", "created_at", "id")
+)
+CONCERN_ORDERS = (
+    CONCERN_URGENCY_ORDER,
+    Order("newest", "Newest first", ("-created_at", "-id")),
+    Order("oldest", "Oldest first", ("created_at", "id")),
+)
+
+
+@dataclass(frozen=True)
+class ConcernFilters:
+    """The concern list's filters. `status=new` for a lead is the review queue alone and
+    `mine=1` the person's own concerns alone, as the home page's cards count them."""
+
+    mine: bool = False
+    status: str = ""
+    urgency: str = ""
+    recorded: DateRange = field(default_factory=DateRange)
+    sort: str = ""  # empty: each list's own order
+    search: str = ""  # never in `query()`
+
+    @classmethod
+    def from_query(cls, query: Any, *, search: str = "") -> ConcernFilters:
+        sort = query.get("sort", "")
+        return cls(
+            mine=query.get("mine") == "1",
+            status=_choice(query, "status", Concern.Status.values),
+            urgency=_choice(query, "urgency", Urgency.values),
+            recorded=DateRange.from_query(query),
+            sort=sort if sort in {order.key for order in CONCERN_ORDERS} else "",
+            search=search,
+        )
+
+    def query(self) -> dict[str, str]:
+        values = {
+            "mine": "1" if self.mine else "",
+            "status": self.status,
+            "urgency": self.urgency,
+            **self.recorded.query(),
+            "sort": self.sort,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def order(self, default: Order) -> Order:
+        return order_for(CONCERN_ORDERS, self.sort) if self.sort else default
+
+
+def concerns_filtered(concerns: QuerySet[Concern], *, filters: ConcernFilters) -> QuerySet[Concern]:
+    """One of the concern list's lists (the review queue, or the person's own) under `filters`,
+    with the urgency rank its orders need."""
+    return _narrowed(
+        concerns,
+        status=filters.status,
+        urgency=filters.urgency,
+        dates=filters.recorded,
+        search=filters.search,
+    ).annotate(urgency_rank=URGENCY_RANK)
+
+
+# The notifications page: the newest first by default.
+NOTIFICATION_ORDERS = (
+    Order("newest", "Newest first", ("-created_at", "-id")),
+    Order("oldest", "Oldest first", ("created_at", "id")),
+)
+
+
+@dataclass(frozen=True)
+class NotificationFilters:
+    unread: bool = False
+    kind: str = ""
+    sent: DateRange = field(default_factory=DateRange)
+    sort: str = ""
+    search: str = ""  # never in `query()`
+
+    @classmethod
+    def from_query(cls, query: Any, *, search: str = "") -> NotificationFilters:
+        return cls(
+            unread=query.get("unread") == "1",
+            kind=_choice(query, "kind", NotificationKind.values),
+            sent=DateRange.from_query(query),
+            sort=order_for(NOTIFICATION_ORDERS, query.get("sort", "")).key,
+            search=search,
+        )
+
+    @property
+    def order(self) -> Order:
+        return order_for(NOTIFICATION_ORDERS, self.sort)
+
+    def query(self) -> dict[str, str]:
+        values = {
+            "unread": "1" if self.unread else "",
+            "kind": self.kind,
+            **self.sent.query(),
+            "sort": "" if self.order == NOTIFICATION_ORDERS[0] else self.order.key,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def notification_list_filtered(
+    *, user: User, filters: NotificationFilters
+) -> QuerySet[Notification]:
+    """The person's notifications under `filters`. A search by child's name finds only notices
+    about records the person may still see (a share may have ended since they were told)."""
+    notifications = notification_list_for_user(user=user)
+    if filters.unread:
+        notifications = notifications.filter(read_at__isnull=True)
+    if filters.kind:
+        notifications = notifications.filter(kind=filters.kind)
+    if filters.sent.since or filters.sent.until:
+        notifications = notifications.filter(filters.sent.q("created_at"))
+    if filters.search:
+        search = Search.parse(filters.search)
+        if search.number is not None:
+            return notifications.filter(Q(referral_id=search.number) | Q(concern_id=search.number))
+        referrals = referral_list_for_user(user=user).filter(search_q(filters.search))
+        concerns = concern_list_for_user(user=user).filter(search_q(filters.search))
+        notifications = notifications.filter(
+            Q(referral__in=referrals.values("pk")) | Q(concern__in=concerns.values("pk"))
+        )
+    return notifications
 
 
 # The cards, by role --------------------------------------------------------------------------

@@ -25,6 +25,13 @@ from django.utils import timezone
 
 from agencies.capabilities import agencies_with_capability
 from agencies.models import AgencyKind, Team, User
+from referrals.casework.listing import (
+    DateRange,
+    Order,
+    keyset_page,
+    order_for,
+    search_q,
+)
 from referrals.clocks.running import overdue_q
 from referrals.core import states
 from referrals.core.choices import CinCategory, Urgency
@@ -54,6 +61,16 @@ QUEUE_ROW_FIELDS = (
 )
 # The statuses the queue's status filter offers; no status means every open one.
 QUEUE_STATUSES = states.IN_QUEUE
+# The queue's orders: its own first (the team queue index's), then by when it was received.
+QUEUE_ORDERS = (
+    Order(
+        "deadline",
+        "Most urgent, then the earliest deadline",
+        ("urgency_rank", "decision_due_at", "id"),
+    ),
+    Order("newest", "Newest first", ("-submitted_at", "-id")),
+    Order("oldest", "Oldest first", ("submitted_at", "id")),
+)
 
 
 class Ownership:
@@ -75,9 +92,14 @@ class QueueFilters:
     owner: str = Ownership.ANYONE
     team: int | None = None
     escalated: str = ""
+    received: DateRange = field(default_factory=DateRange)
+    sort: str = ""
+    # A child's name or a referral number: never in the query string (the page keeps it in the
+    # session under an opaque key), so `query()` leaves it out.
+    search: str = ""
 
     @classmethod
-    def from_query(cls, query: Any) -> QueueFilters:
+    def from_query(cls, query: Any, *, search: str = "") -> QueueFilters:
         """Filters from the page's query string; anything unknown is ignored, never an error."""
         status = query.get("status", "")
         urgency = query.get("urgency", "")
@@ -92,6 +114,9 @@ class QueueFilters:
             owner=owner if owner in (Ownership.MINE, Ownership.UNASSIGNED) else "",
             team=int(team) if team.isdigit() else None,
             escalated=ESCALATED_TO_ME if query.get("escalated") == ESCALATED_TO_ME else "",
+            received=DateRange.from_query(query),
+            sort=order_for(QUEUE_ORDERS, query.get("sort", "")).key,
+            search=search,
         )
 
     def query(self) -> dict[str, str]:
@@ -104,8 +129,14 @@ class QueueFilters:
             "owner": self.owner,
             "team": str(self.team) if self.team else "",
             "escalated": self.escalated,
+            **self.received.query(),
+            "sort": "" if self.order == QUEUE_ORDERS[0] else self.order.key,
         }
         return {key: value for key, value in values.items() if value}
+
+    @property
+    def order(self) -> Order:
+        return order_for(QUEUE_ORDERS, self.sort)
 
 
 @dataclass(frozen=True)
@@ -115,23 +146,8 @@ class QueuePage:
     next_cursor: str = ""
     is_first: bool = True
     teams: list[Team] = field(default_factory=list)
-
-
-def _cursor_encode(referral: Referral) -> str:
-    due = referral.decision_due_at
-    assert due is not None  # noqa: S101 - every received referral has its clocks
-    micros = int(due.timestamp() * 1_000_000)
-    return f"{referral.urgency_rank}.{micros}.{referral.pk}"
-
-
-def _cursor_decode(cursor: str) -> tuple[int, datetime.datetime, int] | None:
-    """The position after which the next page starts; None for anything malformed."""
-    try:
-        rank, micros, pk = (int(part) for part in cursor.split("."))
-    except ValueError:
-        return None
-    due = datetime.datetime.fromtimestamp(micros / 1_000_000, tz=datetime.UTC)
-    return rank, due, pk
+    first: int = 0  # the position of the first row shown, from 1 (0 when there are none)
+    last: int = 0
 
 
 def queue_teams_for_user(*, user: User) -> QuerySet[Team]:
@@ -185,6 +201,10 @@ def referral_queue_filtered(
         referrals = referrals.filter(owner__isnull=True)
     if filters.escalated == ESCALATED_TO_ME:
         referrals = referrals.filter(escalated_to_q(user))
+    if filters.received.since or filters.received.until:
+        referrals = referrals.filter(filters.received.q("submitted_at"))
+    if filters.search:
+        referrals = referrals.filter(search_q(filters.search))
     return referrals
 
 
@@ -195,28 +215,24 @@ def referral_queue_for_user(
     after: str = "",
     now: datetime.datetime | None = None,
     page_size: int = QUEUE_PAGE_SIZE,
+    teams: list[Team] | None = None,
 ) -> QueuePage:
-    """One page of the triage queue: immediate risk first, then the earliest deadline."""
-    # Keyset paging on (urgency_rank, decision_due_at, id), the order of the team queue index,
-    # so a page costs the same however long the queue is and nothing counts the whole table.
-    referrals = referral_queue_filtered(user=user, filters=filters, now=now)
-    position = _cursor_decode(after) if after else None
-    if position is not None:
-        rank, due, pk = position
-        referrals = referrals.filter(
-            Q(urgency_rank__gt=rank)
-            | Q(urgency_rank=rank, decision_due_at__gt=due)
-            | Q(urgency_rank=rank, decision_due_at=due, id__gt=pk)
-        )
-    rows = list(
-        referrals.select_related("child", "referring_agency", "owner")
+    """One page of the triage queue: by default immediate risk first, then the earliest
+    deadline; or newest or oldest first."""
+    # Keyset paging on the order's columns (by default urgency_rank, decision_due_at, id, the
+    # order of the team queue index), so a page costs the same however long the queue is and
+    # nothing counts the whole table.
+    page = keyset_page(
+        referral_queue_filtered(user=user, filters=filters, now=now)
+        .select_related("child", "referring_agency", "owner")
         .only(*QUEUE_ROW_FIELDS)
         # None when no pattern flag marks the referral (a pattern item, or a repeat referral).
-        .annotate(pattern_summary=F("pattern_flag__summary"))
-        .order_by("urgency_rank", "decision_due_at", "id")[: page_size + 1]
+        .annotate(pattern_summary=F("pattern_flag__summary")),
+        order=filters.order,
+        after=after,
+        size=page_size,
     )
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    rows = page.rows
     # A pattern item lists its contributing concerns: one more query for a page that has any,
     # whatever its length (only those rows: Django sets up a manager per row it prefetches for).
     prefetch_related_objects(
@@ -228,9 +244,11 @@ def referral_queue_for_user(
     )
     return QueuePage(
         rows=rows,
-        next_cursor=_cursor_encode(rows[-1]) if more else "",
-        is_first=position is None,
-        teams=list(queue_teams_for_user(user=user)),
+        next_cursor=page.next_cursor,
+        is_first=page.is_first,
+        teams=list(queue_teams_for_user(user=user)) if teams is None else teams,
+        first=page.first,
+        last=page.last,
     )
 
 

@@ -9,18 +9,19 @@ from django import forms
 from django.utils import timezone
 
 from agencies.models import Agency, LocalAuthority, User
-from referrals.casework.queue import QUEUE_STATUSES, Ownership
+from referrals.casework.queue import ESCALATED_TO_ME, QUEUE_ORDERS, QUEUE_STATUSES, Ownership
 from referrals.clocks.calendar import LONDON
 from referrals.core import errors
 from referrals.core.choices import CinCategory, Factor, Urgency
 from referrals.models import Decision, Referral
 from referrals.web.forms.common import GovukForm, clean_date, date_fields
+from referrals.web.forms.lists import ListFilterForm, only_field
 
 SHARE_DAYS_DEFAULT = 28
 
 
-class QueueFilterForm(GovukForm):
-    """The queue's filters, read from the query string (a GET form: it works without script)."""
+class QueueFilterForm(ListFilterForm):
+    """The queue's search and filters (posted; the filters become the page's query string)."""
 
     status = forms.ChoiceField(
         label="Status",
@@ -45,15 +46,16 @@ class QueueFilterForm(GovukForm):
             (Ownership.UNASSIGNED, "Not assigned"),
         ],
     )
-    overdue = forms.BooleanField(
-        label="Only overdue referrals",
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input", "value": "1"}),
-    )
     team = forms.ChoiceField(label="Team", required=False)
+    overdue = only_field("Only overdue referrals")
+    escalated = only_field("Only referrals escalated to you", ESCALATED_TO_ME)
 
     def __init__(self, *args: Any, teams: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, orders=QUEUE_ORDERS, **kwargs)
+        if len(teams) < 2:
+            # One queue: nothing to choose between.
+            del self.fields["team"]
+            return
         team = self.fields["team"]
         assert isinstance(team, forms.ChoiceField)  # noqa: S101 - for the type checker
         team.choices = [("", "All your teams")] + [(str(t.pk), t.name) for t in teams]

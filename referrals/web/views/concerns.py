@@ -18,7 +18,13 @@ from django.views.decorators.http import require_POST
 from agencies.capabilities import agencies_with_capability, user_has_capability
 from agencies.models import Agency
 from referrals.audit import audit_record_many
-from referrals.casework.home import concerns_recorded_for_user
+from referrals.casework.home import (
+    CONCERN_ORDERS,
+    CONCERN_URGENCY_ORDER,
+    ConcernFilters,
+    concerns_filtered,
+    concerns_recorded_for_user,
+)
 from referrals.concerns.drafts import DraftChanged, draft_discard, draft_save
 from referrals.concerns.selectors import concern_review_queue_for_user
 from referrals.concerns.services import addendum_create, concern_review, concern_submit
@@ -45,6 +51,7 @@ from referrals.web.forms.concerns import (
     injuries_from,
 )
 from referrals.web.forms.joined_up import ConcernShareForm
+from referrals.web.forms.lists import ConcernFilterForm
 from referrals.web.views.drafting import (
     acting_agency,
     autosave,
@@ -54,7 +61,7 @@ from referrals.web.views.drafting import (
     posted_version,
     visible_child,
 )
-from referrals.web.views.lists import list_page
+from referrals.web.views.lists import list_filtering, list_page
 from safeguarding.http import AuthenticatedHttpRequest
 
 # The concern form ----------------------------------------------------------------------------
@@ -324,21 +331,31 @@ def concern_review_page(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     return render(request, "referrals/concern_review.html", {"concern": concern, "form": form})
 
 
-def _concern_lists(request: AuthenticatedHttpRequest, only: str) -> dict[str, Any]:
+def _concern_lists(
+    request: AuthenticatedHttpRequest, only: str, filters: ConcernFilters, search_key: str
+) -> dict[str, Any]:
     """The review queue and the person's own concerns, each a page, as `only` asks."""
     user = request.user
     is_lead = bool(scope_for_user(user).lead_agency_ids)
+    query = filters.query()
+    if filters.search:
+        query["search"] = search_key
     queue = mine = None
-    if only == "queue" or (is_lead and only != "mine"):
+    if only == "queue" or (is_lead and not only and filters.status != Concern.Status.REVIEWED):
         queue = list_page(
             request,
-            concern_review_queue_for_user(user=user),
-            query={"status": "new"},
+            concerns_filtered(concern_review_queue_for_user(user=user), filters=filters),
+            order=filters.order(CONCERN_URGENCY_ORDER),
+            query={**query, "status": Concern.Status.NEW},
             paged=only == "queue",
         )
     if only != "queue":
         mine = list_page(
-            request, concerns_recorded_for_user(user=user), query={"mine": "1"}, paged=bool(only)
+            request,
+            concerns_filtered(concerns_recorded_for_user(user=user), filters=filters),
+            order=filters.order(CONCERN_ORDERS[1]),
+            query={**query, "mine": "1"},
+            paged=bool(only),
         )
     shown = {c.pk: c for c in [*(queue.rows if queue else []), *(mine.rows if mine else [])]}
     if shown:
@@ -352,26 +369,38 @@ def _concern_lists(request: AuthenticatedHttpRequest, only: str) -> dict[str, An
     }
 
 
+def _only(filters: ConcernFilters, is_lead: bool) -> str:
+    """`status=new` for a lead is the review queue alone; `mine=1` the person's own alone."""
+    if filters.status == Concern.Status.NEW and is_lead and not filters.mine:
+        return "queue"
+    return "mine" if filters.mine else ""
+
+
 @login_required
 def concern_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The lead's review queue (most urgent, oldest first) and the concerns the person raised;
     `?status=new` shows only the first and `?mine=1` only the second, as the home page's
-    cards count them."""
-    only = (
-        "queue"
-        if request.GET.get("status") == "new"
-        else "mine"
-        if request.GET.get("mine") == "1"
-        else ""
+    cards count them. Searched by child's name or number (posted) and filtered."""
+    filtering, filters = list_filtering(
+        request,
+        ConcernFilterForm,
+        lambda term: ConcernFilters.from_query(request.GET, search=term),
+        orders=CONCERN_ORDERS,
+        default="Usual order",
     )
+    if filtering.redirect is not None:
+        return filtering.redirect
+    only = _only(filters, bool(scope_for_user(request.user).lead_agency_ids))
     may_record = agencies_with_capability(user=request.user, capability="referrals.add_concern")
     return render(
         request,
         "referrals/concern_list.html",
         {
-            **_concern_lists(request, only),
+            **_concern_lists(request, only, filters, filtering.search_key),
             "only": only,
+            **filtering.context(filters),
             "may_record": bool(may_record),
             "now": timezone.now(),
         },
+        status=400 if filtering.form.errors else 200,
     )

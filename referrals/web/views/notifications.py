@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from referrals.casework.home import (
+    NOTIFICATION_ORDERS,
+    NotificationFilters,
+    notification_list_filtered,
+)
 from referrals.models import URGENT_KINDS
 from referrals.outbox.inbox import (
     email_preferences_for,
@@ -19,29 +23,44 @@ from referrals.outbox.inbox import (
     notification_path,
     notifications_mark_all_read,
 )
+from referrals.web.forms.lists import NotificationFilterForm
 from referrals.web.forms.notifications import EmailPreferencesForm
 from referrals.web.views.drafting import posted
+from referrals.web.views.lists import list_filtering, list_page
 from safeguarding.http import AuthenticatedHttpRequest
-
-PAGE_SIZE = 50
 
 
 @login_required
 def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Newest first, the unread marked; each opens the record it is about."""
-    pages = Paginator(notification_list_for_user(user=request.user), PAGE_SIZE)
-    page = pages.get_page(request.GET.get("page"))
+    """Newest first, the unread marked; each opens the record it is about. Searched by child's
+    name or record number (posted, never in the URL) and filtered."""
+    filtering, filters = list_filtering(
+        request,
+        NotificationFilterForm,
+        lambda term: NotificationFilters.from_query(request.GET, search=term),
+        orders=NOTIFICATION_ORDERS,
+    )
+    if filtering.redirect is not None:
+        return filtering.redirect
+    pages = list_page(
+        request,
+        notification_list_filtered(user=request.user, filters=filters),
+        order=filters.order,
+        query=filtering.query(filters.query()),
+    )
     return render(
         request,
         "referrals/notifications.html",
         {
-            "page": page,
-            "rows": [(n, notification_path(n)) for n in page.object_list],
+            "pages": pages,
+            "rows": [(n, notification_path(n)) for n in pages.rows],
             "urgent_kinds": URGENT_KINDS,
             "any_unread": notification_list_for_user(user=request.user)
             .filter(read_at__isnull=True)
             .exists(),
+            **filtering.context(filters),
         },
+        status=400 if filtering.form.errors else 200,
     )
 
 

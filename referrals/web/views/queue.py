@@ -12,12 +12,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.http import urlencode
 
 from referrals.audit import audit_record_many
 from referrals.casework.queue import (
     QueueFilters,
+    QueuePage,
     manager_teams_for_user,
+    queue_teams_for_user,
     referral_list_for_manager,
     referral_queue_for_user,
     team_workload_for_user,
@@ -27,6 +28,7 @@ from referrals.models import AuditAction, Referral
 from referrals.visibility import scope_for_user
 from referrals.web.forms.triage import QueueFilterForm
 from referrals.web.templatetags.triage import referral_deadline
+from referrals.web.views.lists import Filtering, list_filtering, list_url
 from safeguarding.http import AuthenticatedHttpRequest
 
 # How often the queue page re-reads itself in the background, when script runs.
@@ -53,41 +55,58 @@ def _queue_times(referral: Referral, now: datetime.datetime) -> dict[str, Any]:
     return times
 
 
+def _queue_context(
+    request: AuthenticatedHttpRequest,
+    page: QueuePage,
+    filtering: Filtering,
+    filters: QueueFilters,
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    base = reverse("referral-queue")
+    query = filtering.query(filters.query())
+    return {
+        "page": page,
+        "rows": [(referral, _queue_times(referral, now)) for referral in page.rows],
+        "form": filtering.form,
+        "filtering": filtering,
+        "filters": filters,
+        "refresh_seconds": QUEUE_REFRESH_SECONDS,
+        "first_url": list_url(base, query),
+        "next_url": list_url(base, {**query, "after": page.next_cursor})
+        if page.next_cursor
+        else "",
+        "filtered": bool(filters.query()),
+    }
+
+
 @login_required
 def referral_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The team's triage queue: immediate risk first, then the earliest deadline."""
+    """The team's triage queue: immediate risk first, then the earliest deadline; searched by
+    child's name or number (posted, never in the URL) and filtered."""
     user = request.user
     scope = scope_for_user(user)
     if not (scope.team_ids or scope.authority_ids):
         raise PermissionDenied
-    filters = QueueFilters.from_query(request.GET)
+    teams = list(queue_teams_for_user(user=user))
+    filtering, filters = list_filtering(
+        request,
+        QueueFilterForm,
+        lambda term: QueueFilters.from_query(request.GET, search=term),
+        teams=teams,
+    )
+    if filtering.redirect is not None:
+        return filtering.redirect
     now = timezone.now()
     page = referral_queue_for_user(
-        user=user, filters=filters, after=request.GET.get("after", ""), now=now
+        user=user, filters=filters, after=request.GET.get("after", ""), now=now, teams=teams
     )
     if page.rows:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=page.rows)
-    base = reverse("referral-queue")
-    query = filters.query()
-    form = QueueFilterForm({**query, "overdue": "1" if filters.overdue else ""}, teams=page.teams)
-    form.is_valid()
     return render(
         request,
         "referrals/queue.html",
-        {
-            "page": page,
-            "rows": [(referral, _queue_times(referral, now)) for referral in page.rows],
-            "form": form,
-            "filters": filters,
-            "now": now,
-            "refresh_seconds": QUEUE_REFRESH_SECONDS,
-            "first_url": f"{base}?{urlencode(query)}" if query else base,
-            "next_url": f"{base}?{urlencode({**query, 'after': page.next_cursor})}"
-            if page.next_cursor
-            else "",
-            "filtered": bool(query),
-            "several_teams": len(page.teams) > 1,
-        },
+        {**_queue_context(request, page, filtering, filters, now), "now": now},
+        status=400 if filtering.form.errors else 200,
     )
 
 

@@ -16,7 +16,7 @@ from django.utils.datastructures import MultiValueDict
 from agencies.capabilities import agencies_with_capability
 from agencies.models import Agency
 from referrals.audit import audit_record_many
-from referrals.casework.home import ReferralFilters, referral_list_filtered
+from referrals.casework.home import REFERRAL_ORDERS, ReferralFilters, referral_list_filtered
 from referrals.casework.referrals import referral_send, referral_withdraw
 from referrals.concerns.drafts import DraftChanged, draft_hold, draft_save
 from referrals.core import errors
@@ -31,6 +31,7 @@ from referrals.visibility import (
     referral_get_for_user,
     user_may_withdraw_referral,
 )
+from referrals.web.forms.lists import ReferralFilterForm
 from referrals.web.forms.referrals import (
     ReferralForm,
     WithdrawForm,
@@ -45,7 +46,7 @@ from referrals.web.views.drafting import (
     posted_version,
     visible_child,
 )
-from referrals.web.views.lists import list_page
+from referrals.web.views.lists import list_filtering, list_page
 from safeguarding.http import AuthenticatedHttpRequest
 
 KIND = Draft.Kind.REFERRAL
@@ -312,15 +313,25 @@ def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResp
 @login_required
 def referral_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The referrals this person (or, for leads, their agency) made, with what came of them;
-    filtered as the home page's cards count them (or those shared with the agency)."""
+    filtered as the home page's cards count them (or those shared with the agency), searched
+    by child's name or number (posted, never in the URL)."""
     user = request.user
-    filters = ReferralFilters.from_query(request.GET)
-    referrals = (
-        referral_list_filtered(user=user, filters=filters)
-        .select_related("child", "local_authority", "team", "decision")
-        .order_by("-created_at", "-id")
+    filtering, filters = list_filtering(
+        request,
+        ReferralFilterForm,
+        lambda term: ReferralFilters.from_query(request.GET, search=term),
+        orders=REFERRAL_ORDERS,
     )
-    pages = list_page(request, referrals, query=filters.query())
+    if filtering.redirect is not None:
+        return filtering.redirect
+    pages = list_page(
+        request,
+        referral_list_filtered(user=user, filters=filters).select_related(
+            "child", "local_authority", "team", "decision"
+        ),
+        order=filters.order,
+        query=filtering.query(filters.query()),
+    )
     if pages.rows:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=pages.rows)
     rows = [
@@ -332,7 +343,8 @@ def referral_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "referrals/referral_mine.html",
-        {"rows": rows, "pages": pages, "filters": filters, "may_refer": bool(may_refer)},
+        {"rows": rows, "pages": pages, "may_refer": bool(may_refer), **filtering.context(filters)},
+        status=400 if filtering.form.errors else 200,
     )
 
 
