@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import DateTimeField, Model, Q, QuerySet
 
 from referrals.clocks.calendar import LONDON
 from referrals.core.match_keys import canonical_first, fold
@@ -172,10 +173,26 @@ def cursor_encode(shown: int, row: Model, order: Order) -> str:
     return ".".join([str(shown), *(_encode(_value(row, field)) for field in order.fields)])
 
 
-def cursor_decode(cursor: str, order: Order) -> tuple[int, list[Any]] | None:
-    """The rows shown before, and the values to start after; None for anything malformed."""
+def _is_time(model: type[Model], field: str) -> bool:
+    """Whether the column is a time (else an integer: the id, a rank, an annotated rank)."""
+    try:
+        column = model._meta.get_field(field.lstrip("-"))
+    except FieldDoesNotExist:
+        return False
+    column = getattr(column, "output_field", None) or column
+    return isinstance(column, DateTimeField)
+
+
+def cursor_decode(cursor: str, order: Order, model: type[Model]) -> tuple[int, list[Any]] | None:
+    """The rows shown before, and the values to start after; None for anything malformed
+    (a value of the wrong kind for its column too: the page starts again from the first)."""
     parts = cursor.split(".")
     if len(parts) != len(order.fields) + 1:
+        return None
+    if any(
+        part.startswith("t") != _is_time(model, field)
+        for part, field in zip(parts[1:], order.fields, strict=True)
+    ):
         return None
     try:
         shown = int(parts[0])
@@ -212,7 +229,7 @@ class KeysetPage:
 def keyset_page(queryset: QuerySet[Any], *, order: Order, after: str, size: int) -> KeysetPage:
     """One page of `queryset` in `order`, after the cursor: the same cost at any depth (no
     OFFSET), and a row inserted or removed meanwhile never repeats or skips another."""
-    position = cursor_decode(after, order) if after else None
+    position = cursor_decode(after, order, queryset.model) if after else None
     shown = 0
     if position is not None:
         shown, values = position

@@ -137,6 +137,21 @@ def test_the_search_is_kept_in_the_session_under_an_opaque_key_with_the_filters_
     assert cleared["Location"] == QUEUE
 
 
+@pytest.mark.parametrize(
+    "after",
+    ["1.x.3", "0.2.3.4", "0.2.t1.t4", "-5.2.t1.4", "0.2.t99999999999999999999999.4", "0.2"],
+)
+def test_a_malformed_or_wrongly_typed_cursor_shows_the_first_page(
+    client: Client, world: World, social_worker: Any, dsl: Any, after: str
+) -> None:
+    referral = _received(world)
+    signed_in(client, social_worker)
+    assert _ids(client.get(f"/queue/?after={after}")) == [referral.pk]
+    assert _ids(client.get(f"/queue/?sort=newest&after={after}")) == [referral.pk]
+    signed_in(client, dsl)
+    assert client.get(f"/notifications/?after={after}").status_code == 200
+
+
 def test_only_the_latest_searches_are_kept(
     client: Client, world: World, social_worker: Any
 ) -> None:
@@ -254,6 +269,8 @@ def test_the_concern_list_narrows_by_search_status_urgency_and_date(
     assert _row_links(_search(client, "/concerns/", search="ruby", status="new"), "/concerns/") == [
         new_ruby.pk
     ]
+    listed = AuditEvent.objects.filter(actor=dsl, action=AuditAction.LIST)
+    assert {int(e.target_id) for e in listed} == {new_ruby.pk, own.pk}
     immediate = _search(client, "/concerns/", urgency="immediate")
     assert _row_links(immediate, "/concerns/") == [urgent_omar.pk]
     january = client.get("/concerns/?mine=1&from=2026-01-01&to=2026-01-31")
@@ -308,6 +325,13 @@ def test_the_referrals_page_narrows_by_search_status_urgency_date_and_keeps_the_
     waiting = _search(client, mine, search="poppy", waiting="outcome")
     assert _row_links(waiting, "/referrals/") == [open_poppy.pk]
     assert "Your referrals awaiting an outcome" in waiting.content.decode()
+    # What a search shows is audited as read, and only that.
+    before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    _search(client, mine, search="adeyemi")
+    listed = AuditEvent.objects.filter(actor=dsl, action=AuditAction.LIST, pk__gt=before)
+    assert [(e.target_type, int(e.target_id)) for e in listed] == [
+        ("referrals.referral", open_sam.pk)
+    ]
 
 
 def test_the_notifications_search_finds_only_records_the_person_may_still_see(
