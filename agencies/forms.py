@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from agencies.models import User
 
+# One message for a wrong email address, a wrong password or an account that cannot sign in:
+# it never says which, so nobody learns who has an account.
+INVALID_SIGN_IN = "Enter a correct email address and password"
+
 
 class SignInForm(AuthenticationForm):
+    """Email and password, with the GOV.UK Design System's error messages."""
+
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(
             attrs={"autocomplete": "username", "class": "govuk-input", "spellcheck": "false"}
         ),
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address in the correct format, like name@example.com",
+        },
     )
     password = forms.CharField(
         label="Password",
@@ -21,7 +33,19 @@ class SignInForm(AuthenticationForm):
         widget=forms.PasswordInput(
             attrs={"autocomplete": "current-password", "class": "govuk-input"}
         ),
+        error_messages={"required": "Enter your password"},
     )
+    error_messages = {"invalid_login": INVALID_SIGN_IN, "inactive": INVALID_SIGN_IN}
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if error.code not in self.error_messages:
+                raise
+            # On the first field, so the error summary links to it and the field shows it.
+            self.add_error("username", error)
+            return self.cleaned_data
 
 
 def _security_code(*, max_length: int) -> forms.CharField:
@@ -38,7 +62,11 @@ def _security_code(*, max_length: int) -> forms.CharField:
                 "spellcheck": "false",
             }
         ),
-        error_messages={"required": "Enter the 6-digit code from your authenticator app"},
+        error_messages={
+            "required": "Enter the 6-digit code from your authenticator app",
+            "min_length": "Enter the 6-digit code from your authenticator app",
+            "max_length": "Enter the 6-digit code from your authenticator app",
+        },
     )
 
 
