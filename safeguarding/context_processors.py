@@ -11,6 +11,8 @@ def service(request: HttpRequest) -> dict[str, object]:
     return {
         "service_name": "Safeguarding referrals",
         "demo_mode": settings.DEMO_MODE,
+        # The phase banner's feedback link, on every page (signed in or not).
+        "feedback_url": settings.FEEDBACK_URL,
         # The page's script warns this many seconds before an idle session ends.
         "session_idle_seconds": idle,
         "session_warning_seconds": min(120, idle // 4),

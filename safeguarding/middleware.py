@@ -57,6 +57,11 @@ _MFA_EXEMPT_PREFIXES = (
     "/static/",
     "/healthz",
     "/o/",
+    # The pages every public service has: help is most needed halfway through signing in.
+    "/accessibility/",
+    "/privacy/",
+    "/cookies/",
+    "/help/",
 )
 
 

@@ -352,6 +352,15 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
 # Well inside the relay's claim timeout, so a slow mail server never causes a second send.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="safeguarding@localhost")
+# Where people write about the service: a problem with accessibility, their data or signing
+# in (the help, accessibility and privacy pages). Set it in production: the sender address
+# above is often one nobody reads.
+SERVICE_CONTACT_EMAIL = env.str("SERVICE_CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The phase banner's "give your feedback" link, on every page: a survey's address, or by
+# default an email to the service team.
+FEEDBACK_URL = env.str(
+    "FEEDBACK_URL", default=f"mailto:{SERVICE_CONTACT_EMAIL}?subject=Feedback%20on%20the%20service"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -12,6 +12,7 @@ from oauth2_provider import views as oauth2_views
 from agencies import views as agency_views
 from agencies.forms import SignInForm
 from referrals.web.views.home import home, referral_detail
+from safeguarding import pages
 from safeguarding.views import healthz
 
 SWAGGER_UI_INLINE_STYLE = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
@@ -61,6 +62,11 @@ urlpatterns = [
         agency_views.user_mfa_reset,
         name="user-mfa-reset",
     ),
+    # The pages every public service has (issue 15): open to everyone, linked from the footer.
+    path("accessibility/", pages.accessibility_statement, name="accessibility"),
+    path("privacy/", pages.privacy_notice, name="privacy"),
+    path("cookies/", pages.cookies, name="cookies"),
+    path("help/", pages.help_and_contact, name="help"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("referrals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

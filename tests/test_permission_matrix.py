@@ -167,6 +167,11 @@ MATRIX = [
     # Who has seen this (issue 7): leads and managers who may see the record.
     Row("child-access-log", "GET", "/children/{h}/access/",           "302 404 404 403 200 403 200 200 404 404"),
     Row("referral-access-log", "GET", "/referrals/{r}/access/",       "302 404 404 404 200 403 200 200 404 404"),
+    # The pages every public service has (issue 15): everyone, signed in or not.
+    Row("accessibility", "GET", "/accessibility/",                    "200 200 200 200 200 200 200 200 200 200"),
+    Row("privacy", "GET", "/privacy/",                                "200 200 200 200 200 200 200 200 200 200"),
+    Row("cookies", "GET", "/cookies/",                                "200 200 200 200 200 200 200 200 200 200"),
+    Row("help", "GET", "/help/",                                      "200 200 200 200 200 200 200 200 200 200"),
     Row("healthz", "GET", "/healthz",                                 "200 200 200 200 200 200 200 200 200 200"),
     Row("admin:*", "GET", "/admin/",                                  "302 302 302 302 302 302 302 302 302 200"),
     # The API, for people signed in with a verified session (agency systems use tokens); its
