@@ -30,40 +30,23 @@ class Bar:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart drawn as SVG on the server, with its numbers as a table for everyone."""
+    """A horizontal bar chart: a table of labels and numbers, each row with a bar as wide as
+    its share of the largest (templates/referrals/includes/bar_chart.html)."""
 
     title: str
     bars: list[Bar]
-    width: int = 640
-    height: int = 220
 
     @property
     def maximum(self) -> int:
         return max([bar.value for bar in self.bars] + [1])
 
-    def geometry(self) -> list[dict[str, object]]:
-        """Each bar's position and size in the SVG's coordinate space."""
-        if not self.bars:
-            return []
-        plot_height = self.height - 40
-        slot = self.width / len(self.bars)
-        bar_width = max(slot * 0.7, 1)
-        shapes = []
-        for index, bar in enumerate(self.bars):
-            height = round(plot_height * bar.value / self.maximum, 1)
-            x = round(index * slot + (slot - bar_width) / 2, 1)
-            shapes.append(
-                {
-                    "label": bar.label,
-                    "value": bar.value,
-                    "x": x,
-                    "y": round(plot_height - height + 10, 1),
-                    "width": round(bar_width, 1),
-                    "height": height,
-                    "text_x": round(x + bar_width / 2, 1),
-                }
-            )
-        return shapes
+    def rows(self) -> list[tuple[Bar, int]]:
+        """Each bar with its width in whole percent of the largest: at least 1 when not zero,
+        so a small number never looks like none."""
+        return [
+            (bar, max(round(100 * bar.value / self.maximum), 1) if bar.value else 0)
+            for bar in self.bars
+        ]
 
 
 @dataclass(frozen=True)
