@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -65,3 +66,16 @@ def user_session_get_for_user(*, user: User, pk: Any) -> UserSession:
     except (UserSession.DoesNotExist, ValueError, TypeError):
         audit_denied(actor=user, target_type=UserSession, target_id=pk)
         raise Http404 from None
+
+
+def agency_names_for_users(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each person's agency by name, to name them in a log where the event does not: the first
+    by name when they have several, as the service acts for them (docs/design.md, sign-in)."""
+    ids = set(user_ids)
+    names: dict[int, str] = {}
+    if not ids:
+        return names
+    rows = Membership.objects.filter(user_id__in=ids).order_by("agency__name", "pk")
+    for user_id, name in rows.values_list("user_id", "agency__name"):
+        names.setdefault(user_id, name)
+    return names

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -11,6 +13,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from agencies.selectors import agency_names_for_users
+from referrals.models import AuditEvent
 from referrals.visibility import (
     access_log_for_user,
     child_get_for_user,
@@ -19,6 +23,60 @@ from referrals.visibility import (
 )
 from safeguarding.http import AuthenticatedHttpRequest
 
+# How the log names a record: "Referral #13", never "referrals.referral #13".
+_RECORD_KINDS = {
+    "referrals.referral": "Referral",
+    "referrals.concern": "Concern",
+    "referrals.child": "Child",
+    "referrals.attachment": "File",
+}
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """One event of the log in words: who by name, their agency, what, which record."""
+
+    when: datetime.datetime
+    who: str
+    agency: str
+    what: str
+    record: str
+
+
+def record_label(target_type: str, target_id: str) -> str:
+    kind = _RECORD_KINDS.get(target_type) or target_type.rsplit(".", 1)[-1].replace("_", " ")
+    kind = kind[:1].upper() + kind[1:]
+    return f"{kind} #{target_id}" if target_id else kind
+
+
+def _who(event: AuditEvent) -> str:
+    """The person by name (User.__str__: the email only when they have none); a job of the
+    service's own ("system") as the service."""
+    if event.actor is not None:
+        return str(event.actor)
+    if event.actor_label == "system":
+        return "The service"
+    return event.actor_label or "Unknown"
+
+
+def access_lines(events: Iterable[AuditEvent]) -> list[AccessLine]:
+    """People by name (email only when they have none); the agency the event was recorded for,
+    or else the person's own (one query for all of them, only when some event has none)."""
+    events = list(events)
+    agencies = agency_names_for_users(
+        user_ids={e.actor_id for e in events if e.actor_id is not None and e.agency_id is None}
+    )
+    return [
+        AccessLine(
+            when=event.created_at,
+            who=_who(event),
+            agency=(event.agency.name if event.agency else agencies.get(event.actor_id or 0, "")),
+            what=event.get_action_display(),
+            record=record_label(event.target_type, event.target_id),
+        )
+        for event in events
+    ]
+
 
 def _access_log_page(
     request: AuthenticatedHttpRequest, *, record: str, back: str, events: Callable[[], Any]
@@ -26,8 +84,11 @@ def _access_log_page(
     """Who has seen a record: for leads and managers who may already see the record."""
     if not user_may_read_access_log(user=request.user):
         raise PermissionDenied
+    found = list(events())
     return render(
-        request, "referrals/access_log.html", {"events": events(), "record": record, "back": back}
+        request,
+        "referrals/access_log.html",
+        {"events": found, "lines": access_lines(found), "record": record, "back": back},
     )
 
 
