@@ -30,7 +30,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+# Node.js and npm for the GOV.UK styles. As root with apt, install them when missing;
+# otherwise say exactly what to install and stop.
+.PHONY: node-deps
+node-deps:
+	@bash scripts/node-deps.sh
+
+node_modules/.installed: package.json package-lock.json | node-deps
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
