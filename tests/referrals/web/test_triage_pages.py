@@ -494,9 +494,9 @@ def test_the_dashboard_shows_the_figures_charts_and_workload(
     assert "Section 17 child in need assessment</th>" in body
     rows = re.findall(
         r'<th scope="row" class="govuk-table__header">([^<]+)</th>\s*'
-        r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>\s*'
-        r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>\s*'
-        r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>',
+        r'<td class="govuk-table__cell govuk-table__cell--numeric"[^>]*>(\d+)</td>\s*'
+        r'<td class="govuk-table__cell govuk-table__cell--numeric"[^>]*>(\d+)</td>\s*'
+        r'<td class="govuk-table__cell govuk-table__cell--numeric"[^>]*>(\d+)</td>',
         body,
     )
     workload = {name.strip(): (int(a), int(b), int(c)) for name, a, b, c in rows}
