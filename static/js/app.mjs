@@ -2,6 +2,7 @@
 import { initAll } from "/static/govuk/govuk-frontend.min.js";
 import { initAutosave } from "./autosave.mjs";
 import { initBodyMap } from "./body-map.mjs";
+import { initFolds } from "./fold.mjs";
 import { initQueueRefresh } from "./queue-refresh.mjs";
 import { initReveals } from "./reveal.mjs";
 import { initSessionTimeout } from "./session.mjs";
@@ -10,6 +11,7 @@ document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
 initSessionTimeout();
 initReveals(document);
+initFolds(document);
 for (const form of document.querySelectorAll("form[data-autosave]")) {
   initAutosave(form);
 }
