@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the tests need from the machine: PostgreSQL's binaries, redis-server and Chromium.
+# What the tests need from the machine: PostgreSQL's binaries, redis-server and Chromium, and
+# the libraries WeasyPrint draws the chronology's PDF with (Pango, HarfBuzz's subsetter).
 # As root with apt, install what is missing; otherwise print exactly what to install.
 set -euo pipefail
 
@@ -8,6 +9,11 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/n
   || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+libs="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)"
+has_lib() { [[ "$libs" == *"$1"* ]]; }
+has_lib libpango-1.0.so.0 || missing+=(libpango-1.0-0)
+has_lib libpangoft2-1.0.so.0 || missing+=(libpangoft2-1.0-0)
+has_lib libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
