@@ -97,6 +97,11 @@ MATRIX = [
     Row("child-find", "GET", "/children/find/concern/",               "302 200 200 200 200 200 200 200 200 403"),
     Row("child-add", "GET", "/children/new/concern/",                 "302 302 302 302 302 302 302 302 302 403"),
     Row("child-detail", "GET", "/children/{h}/",                     "302 404 404 200 200 200 200 200 404 404"),
+    # Find, read and print (issue 15): search among the children one may see; the chronology's
+    # exports as the chronology itself.
+    Row("child-search", "GET", "/children/search/",                   "302 200 200 200 200 200 200 200 200 403"),
+    Row("child-chronology-pdf", "GET", "/children/{h}/chronology.pdf", "302 404 404 200 200 200 200 200 404 404"),
+    Row("child-chronology-csv", "GET", "/children/{h}/chronology.csv", "302 404 404 200 200 200 200 200 404 404"),
     Row("concern-new", "GET", "/children/{h}/concerns/new/",         "302 404 404 200 200 200 200 200 404 403"),
     Row("referral-new", "GET", "/children/{h}/referrals/new/",       "302 404 403 403 200 403 403 200 404 403"),
     Row("referral-check", "GET", "/children/{h}/referrals/check/",   "302 404 403 403 302 403 403 302 404 403"),

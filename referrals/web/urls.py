@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import path
 
 from referrals.web.views.audit import child_access_log, referral_access_log
-from referrals.web.views.children import child_add, child_detail, child_find
+from referrals.web.views.children import child_add, child_find, child_search
+from referrals.web.views.chronology import child_chronology_export, child_detail
 from referrals.web.views.concerns import (
     concern_addendum,
     concern_detail,
@@ -65,7 +66,20 @@ urlpatterns = [
     path("concerns/<int:pk>/files/", concern_attach, name="concern-attach"),
     path("children/find/<str:kind>/", child_find, name="child-find"),
     path("children/new/<str:kind>/", child_add, name="child-add"),
+    path("children/search/", child_search, name="child-search"),
     path("children/<int:pk>/", child_detail, name="child-detail"),
+    path(
+        "children/<int:pk>/chronology.pdf",
+        child_chronology_export,
+        {"fmt": "pdf"},
+        name="child-chronology-pdf",
+    ),
+    path(
+        "children/<int:pk>/chronology.csv",
+        child_chronology_export,
+        {"fmt": "csv"},
+        name="child-chronology-csv",
+    ),
     path("children/<int:child_pk>/concerns/new/", concern_new, name="concern-new"),
     path("children/<int:child_pk>/referrals/new/", referral_new, name="referral-new"),
     path(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agencies.capabilities import roles_grant
 from agencies.models import Role
+from referrals.children.selectors import user_may_find_children
 from referrals.clocks.running import running_clock
 from referrals.models import Child, Referral
 from referrals.visibility import scope_for_user
@@ -159,6 +160,7 @@ def front_door_nav(user: Any) -> dict[str, bool]:
     works_queue = bool(scope.team_ids or scope.authority_ids)
     return {
         "record": roles_grant(scope.roles, "referrals.add_concern"),
+        "find": user_may_find_children(user=user),
         "queue": works_queue,
         "dashboard": works_queue
         and user.memberships.filter(role__in=(Role.TEAM_MANAGER, Role.SERVICE_MANAGER)).exists(),

@@ -1,30 +1,37 @@
-"""Finding or adding the child a concern or referral is about, and the child's chronology."""
+"""Finding a child again, and finding or adding the child a concern or referral is about."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from agencies.capabilities import agencies_with_capability
-from referrals.audit import audit_record_many
-from referrals.children.chronology import child_chronology_for_user
-from referrals.children.joined_up import joined_up_context
+from referrals.audit import audit_record, audit_record_many
 from referrals.children.matching import Match
-from referrals.children.selectors import child_find_for_user
+from referrals.children.selectors import (
+    ChildFound,
+    ChildSearch,
+    child_find_for_user,
+    child_search_for_user,
+    user_may_find_children,
+)
 from referrals.children.services import child_create
 from referrals.core import errors
 from referrals.models import AuditAction, Child, Draft
-from referrals.visibility import (
-    child_get_for_user,
-    child_list_for_user,
-    scope_for_user,
-    user_may_read_access_log,
-)
-from referrals.web.forms.children import ChildForm, ChildSearchForm
+from referrals.visibility import child_list_for_user
+from referrals.web.forms.children import ChildForm, ChildSearchForm, FindChildForm
 from referrals.web.views.drafting import CAPABILITY, SEARCH_SESSION_KEY, acting_agency, posted
 from safeguarding.http import AuthenticatedHttpRequest
+
+# "Find a child": the latest search's terms, in the session under an opaque key that is all the
+# results page's address carries, so a name or a date of birth never reaches a URL or a log.
+FIND_SESSION_KEY = "child_find_latest"
 
 
 def _next_url(kind: str, child: Child) -> str:
@@ -114,40 +121,43 @@ def child_add(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     return render(request, "referrals/child_add.html", {"form": form, "kind": kind})
 
 
+def _found(request: AuthenticatedHttpRequest, search: ChildSearch) -> list[ChildFound]:
+    """The children found, each one's read audited as a search: the kinds of term, not them."""
+    found = child_search_for_user(user=request.user, search=search)
+    data = {"search": search.kinds, "results": len(found)}
+    if found:
+        audit_record_many(
+            actor=request.user,
+            action=AuditAction.LIST,
+            targets=[result.child for result in found],
+            data=data,
+        )
+    else:
+        # Nothing about a child was shown, but that someone looked is still on the record.
+        audit_record(actor=request.user, action=AuditAction.LIST, target=request.user, data=data)
+    return found
+
+
 @login_required
-def child_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """The child and everything the person may see about them, in time order."""
-    user = request.user
-    child = child_get_for_user(user=user, pk=pk)
-    entries, concerns, referrals = child_chronology_for_user(user=user, child=child)
-    if concerns:
-        audit_record_many(actor=user, action=AuditAction.LIST, targets=concerns)
-    if referrals:
-        audit_record_many(actor=user, action=AuditAction.LIST, targets=referrals)
-    joined_up = joined_up_context(user=user, child=child)
-    shown = [
-        *joined_up["household"],
-        *(n.child for n in joined_up["neighbours"]),
-        *(m.child for m in joined_up["duplicates"]),
-    ]
-    if shown:
-        audit_record_many(actor=user, action=AuditAction.LIST, targets=shown)
+def child_search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Find a child the person may see by name (spelling slips too), date of birth, NHS number
+    or UPN, and open their chronology. Posted, then redirected to results named by a key."""
+    if not user_may_find_children(user=request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = FindChildForm(request.POST)
+        if form.is_valid():
+            made = secrets.token_urlsafe(12)
+            request.session[FIND_SESSION_KEY] = {"key": made, "terms": form.search().to_session()}
+            return redirect(f"{reverse('child-search')}?{urlencode({'results': made})}")
+        return render(request, "referrals/child_search.html", {"form": form}, status=400)
+    latest = request.session.get(FIND_SESSION_KEY) or {}
+    key = request.GET.get("results")
+    if not key or latest.get("key") != key:
+        return render(request, "referrals/child_search.html", {"form": FindChildForm()})
+    search = ChildSearch.from_session(latest["terms"])
     return render(
         request,
-        "referrals/child_detail.html",
-        {
-            "child": child,
-            "entries": entries,
-            "may_read_access_log": user_may_read_access_log(user=user),
-            "may_record": bool(
-                agencies_with_capability(user=user, capability="referrals.add_concern")
-            ),
-            "may_refer": bool(
-                agencies_with_capability(user=user, capability="referrals.add_referral")
-            ),
-            "authority_view": bool(
-                scope_for_user(user).team_authority_ids or scope_for_user(user).authority_ids
-            ),
-            **joined_up,
-        },
+        "referrals/child_search.html",
+        {"form": FindChildForm.showing(search), "searched": True, "found": _found(request, search)},
     )
