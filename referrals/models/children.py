@@ -88,6 +88,8 @@ class Child(models.Model):
                 name="child_nhs_number",
                 condition=~Q(nhs_number=""),
             ),
+            # Find a child by UPN (a school's pupil number) as by NHS number: one index probe.
+            models.Index(fields=["upn"], name="child_upn", condition=~Q(upn="")),
             models.Index(
                 fields=["local_authority", "last_name", "date_of_birth"],
                 name="child_by_name_dob",
