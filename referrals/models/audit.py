@@ -68,7 +68,12 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=32, choices=AuditAction.choices)
     target_type = models.CharField(max_length=64)
+    # One record: its id here. A list or API page names every record it returned in one
+    # event instead: `target_ids` holds their ids (of `target_type`) and `target_id` is
+    # empty. NULL on every other event, so only lists enter its GIN index (PostgreSQL only,
+    # partial; migration 0014_auditevent_target_ids). See docs/design.md "Audit".
     target_id = models.CharField(max_length=64, blank=True)
+    target_ids = models.JSONField(null=True, blank=True, editable=False)
     request_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -85,4 +90,6 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.target_ids is not None:
+            return f"{self.action} {len(self.target_ids)} {self.target_type}"
         return f"{self.action} {self.target_type}#{self.target_id}"
