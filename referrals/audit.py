@@ -10,6 +10,9 @@ serialise writers), so concurrent writers still build one chain in id order: the
 waits until the previous one commits or rolls back, then reads the head it left. PostgreSQL
 refuses UPDATE and DELETE on the table (a trigger, migration 0006); `manage.py audit_verify`
 walks the chain and reports any break.
+
+A list or API page is one event naming every record it returned (`target_ids`), not one per
+record; `audit_readers_of` finds every event about a record either way ("who has seen this").
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,6 +33,8 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from agencies.models import Agency, User
 from referrals.models import AuditAction, AuditEvent
@@ -64,6 +69,9 @@ def audit_event_hash(event: AuditEvent) -> str:
         event.ip_address,
         event.data,
     ]
+    if event.target_ids is not None:
+        # Only on list events, so the events written before the field existed still verify.
+        fields.append(event.target_ids)
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(_chain_key(), canonical.encode(), hashlib.sha256).hexdigest()
 
@@ -76,6 +84,7 @@ _EVENT_COLUMNS = (
     "action",
     "target_type",
     "target_id",
+    "target_ids",
     "request_id",
     "ip_address",
     "data",
@@ -88,12 +97,12 @@ _EVENT_COLUMNS = (
 _EVENTS_INSERT = """
     INSERT INTO referrals_auditevent (
         created_at, actor_id, actor_label, agency_id, action, target_type, target_id,
-        request_id, ip_address, data, previous_hash, hash
+        target_ids, request_id, ip_address, data, previous_hash, hash
     )
     SELECT * FROM unnest(
         %s::timestamptz[], %s::bigint[], %s::varchar[], %s::bigint[], %s::varchar[],
-        %s::varchar[], %s::varchar[], %s::varchar[], %s::inet[], %s::jsonb[], %s::varchar[],
-        %s::varchar[]
+        %s::varchar[], %s::varchar[], %s::jsonb[], %s::varchar[], %s::inet[], %s::jsonb[],
+        %s::varchar[], %s::varchar[]
     )
     RETURNING id
 """
@@ -130,13 +139,7 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
         with connection.cursor() as cursor:
             cursor.execute(
                 _EVENTS_INSERT,
-                [
-                    [
-                        json.dumps(event.data) if name == "data" else getattr(event, name)
-                        for event in events
-                    ]
-                    for name in _EVENT_COLUMNS
-                ],
+                [[_column_value(event, name) for event in events] for name in _EVENT_COLUMNS],
             )
             ids = [row[0] for row in cursor.fetchall()]
         for event, pk in zip(events, ids, strict=True):
@@ -144,6 +147,13 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
             event._state.adding = False
             event._state.db = database
         return events
+
+
+def _column_value(event: AuditEvent, name: str) -> Any:
+    value = getattr(event, name)
+    if name in ("data", "target_ids"):
+        return None if value is None else json.dumps(value)
+    return value
 
 
 def api_actor_label(user: User) -> str:
@@ -161,13 +171,12 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event for `actor` doing `action` to `target`."""
-    return audit_record_many(
+    return audit_record_each(
         actor=actor,
         action=action,
-        targets=[target],
+        records=[(target, data)],
         agency=agency,
         actor_label=actor_label,
-        data=data,
     )[0]
 
 
@@ -180,13 +189,25 @@ def audit_record_many(
     actor_label: str = "",
     data: dict[str, Any] | None = None,
 ) -> list[AuditEvent]:
-    """Append one audit event per target in a single INSERT (reads of a page of records)."""
-    return audit_record_each(
-        actor=actor,
-        action=action,
-        records=((target, data) for target in targets),
-        agency=agency,
-        actor_label=actor_label,
+    """Audit `action` on each of `targets` in a single INSERT. A list (AuditAction.LIST: a
+    list or API page) is one event per kind of record naming all their ids; any other action
+    is one event per target."""
+    if action != AuditAction.LIST:
+        return audit_record_each(
+            actor=actor,
+            action=action,
+            records=((target, data) for target in targets),
+            agency=agency,
+            actor_label=actor_label,
+        )
+    kinds: dict[str, dict[int, None]] = {}  # kind -> ids, in the order shown, each once
+    for target in targets:
+        kinds.setdefault(_target_type(target), {})[int(target.pk)] = None
+    return _record(
+        [
+            _event(actor, action, kind, "", list(ids), agency, actor_label, data)
+            for kind, ids in kinds.items()
+        ]
     )
 
 
@@ -199,22 +220,42 @@ def audit_record_each(
     actor_label: str = "",
 ) -> list[AuditEvent]:
     """Append one audit event per (target, data) pair in a single INSERT (a sweep's batch)."""
+    return _record(
+        [
+            _event(actor, action, _target_type(t), str(t.pk), None, agency, actor_label, data)
+            for t, data in records
+        ]
+    )
+
+
+def _event(
+    actor: User | None,
+    action: AuditAction,
+    target_type: str,
+    target_id: str,
+    target_ids: list[int] | None,
+    agency: Agency | None,
+    actor_label: str,
+    data: dict[str, Any] | None,
+) -> AuditEvent:
     context = request_context.current()
     actor = actor if actor is not None and actor.is_authenticated else None
-    events = [
-        AuditEvent(
-            actor=actor,
-            actor_label=actor_label or ("" if actor else "system"),
-            agency=agency,
-            action=action,
-            target_type=_target_type(target),
-            target_id=str(target.pk),
-            request_id=context.request_id,
-            ip_address=context.ip_address,
-            data=data or {},
-        )
-        for target, data in records
-    ]
+    return AuditEvent(
+        actor=actor,
+        actor_label=actor_label or ("" if actor else "system"),
+        agency=agency,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_ids=target_ids,
+        request_id=context.request_id,
+        ip_address=context.ip_address,
+        data=data or {},
+    )
+
+
+def _record(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append now, or at the end of the enclosing `audit_rows_last()` block."""
     if not events:
         return []
     waiting = _waiting.get()
@@ -274,6 +315,51 @@ def audit_denied(
             )
         ]
     )
+
+
+# Who has seen this: every event about a record ----------------------------------------------
+#
+# An event names its record in `target_id`, or, for a list, among `target_ids`. Each path is
+# an index lookup on PostgreSQL: the b-tree on (target_type, target_id, id), and the GIN index
+# on target_ids (jsonb_path_ops, only rows whose target_ids IS NOT NULL: `@>` implies it, so the
+# planner may use the partial index), whose rows are then checked for the kind. SQLite (the
+# demo) has neither the operator nor the index: it reads each list event of the kind instead.
+
+# The list events of a kind naming any of some ids (a JSON array), for SQLite.
+_LISTED_SQLITE = """
+    SELECT event.id FROM referrals_auditevent AS event, json_each(event.target_ids) AS listed
+    WHERE event.target_type = %s AND listed.value IN (SELECT value FROM json_each(%s))
+"""
+
+
+def _listed(target_type: str, ids: list[int]) -> Q:
+    if connections[AuditEvent.objects.db].vendor == "postgresql":
+        contains = Q()
+        for pk in ids:
+            contains |= Q(target_ids__contains=[pk])
+        return Q(target_type=target_type) & contains
+    # A constant statement; the kind and the ids are parameters.
+    return Q(pk__in=RawSQL(_LISTED_SQLITE, [target_type, json.dumps(ids)]))  # noqa: S611
+
+
+def audit_events_about(*, records: Mapping[str, Iterable[int]]) -> QuerySet[AuditEvent]:
+    """Every event about any of these records (ids by kind, e.g. "referrals.referral"),
+    newest first: those naming one alone and the lists naming it among others."""
+    about = Q()
+    for target_type, given in records.items():
+        ids = sorted(set(given))
+        if ids:
+            about |= Q(target_type=target_type, target_id__in=[str(pk) for pk in ids])
+            about |= _listed(target_type, ids)
+    if not about:
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(about).order_by("-id")
+
+
+def audit_readers_of(*, target_type: str, target_id: int) -> QuerySet[AuditEvent]:
+    """Who has seen this record: every event about it, newest first (read, listed, changed
+    or refused), in one query of two index lookups on PostgreSQL."""
+    return audit_events_about(records={target_type: [target_id]})
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from agencies.models import (
     TeamKind,
     User,
 )
-from referrals.audit import audit_denied, audit_record
+from referrals.audit import audit_denied, audit_events_about, audit_record
 from referrals.core import states
 from referrals.core.states import Step
 from referrals.models import (
@@ -400,29 +400,32 @@ def user_may_read_access_log(*, user: User) -> bool:
     ).exists()
 
 
+@dataclass(frozen=True)
+class AccessLog:
+    """A record's access log: the records it covers (ids by kind) and their latest events."""
+
+    records: dict[str, list[int]]
+    events: list[AuditEvent]
+
+
 def access_log_for_user(
     *, user: User, child: Child | None = None, referral: Referral | None = None
-) -> QuerySet[AuditEvent]:
+) -> AccessLog:
     """Audit events about a record the person can see (through its selector): for a child,
-    also about the concerns and referrals about the child that the person can see."""
-    targets = Q()
-    if referral is not None:
-        targets |= Q(target_type="referrals.referral", target_id=str(referral.pk))
+    also about the concerns and referrals about the child that the person can see. Events
+    about several records (a list or API page) count when they name one of these."""
+    referral_ids = [referral.pk] if referral is not None else []
+    records = {"referrals.referral": referral_ids}
     if child is not None:
-        targets |= Q(target_type="referrals.child", target_id=str(child.pk))
-        concern_ids = (
+        records["referrals.child"] = [child.pk]
+        records["referrals.concern"] = list(
             concern_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
         )
-        referral_ids = (
+        referral_ids += (
             referral_list_for_user(user=user).filter(child=child).values_list("pk", flat=True)
         )
-        targets |= Q(target_type="referrals.concern", target_id__in=[str(i) for i in concern_ids])
-        targets |= Q(target_type="referrals.referral", target_id__in=[str(i) for i in referral_ids])
-    return (
-        AuditEvent.objects.filter(targets)
-        .select_related("actor", "agency")
-        .order_by("-id")[:ACCESS_LOG_LIMIT]
-    )
+    events = audit_events_about(records=records).select_related("actor", "agency")
+    return AccessLog(records, list(events[:ACCESS_LOG_LIMIT]))
 
 
 # Who may add to or act on a record they can see ------------------------------------------

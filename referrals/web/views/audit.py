@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +15,7 @@ from django.urls import reverse
 from agencies.selectors import agency_names_for_users
 from referrals.models import AuditEvent
 from referrals.visibility import (
+    AccessLog,
     access_log_for_user,
     child_get_for_user,
     referral_get_for_user,
@@ -49,6 +49,19 @@ def record_label(target_type: str, target_id: str) -> str:
     return f"{kind} #{target_id}" if target_id else kind
 
 
+def _record(event: AuditEvent, records: Mapping[str, Iterable[int]]) -> str:
+    """The record the event is about; for a list, which of the log's records it named and how
+    long the list was ("Referral #13, in a list of 100")."""
+    if event.target_ids is None:
+        return record_label(event.target_type, event.target_id)
+    wanted = set(records.get(event.target_type, ()))
+    named = [record_label(event.target_type, str(pk)) for pk in event.target_ids if pk in wanted]
+    listed = len(event.target_ids)
+    if len(named) == listed:
+        return ", ".join(named)
+    return ", ".join([*named, f"in a list of {listed}"])
+
+
 def _who(event: AuditEvent) -> str:
     """The person by name (User.__str__: the email only when they have none); a job of the
     service's own ("system") as the service."""
@@ -59,9 +72,12 @@ def _who(event: AuditEvent) -> str:
     return event.actor_label or "Unknown"
 
 
-def access_lines(events: Iterable[AuditEvent]) -> list[AccessLine]:
+def access_lines(
+    events: Iterable[AuditEvent], *, records: Mapping[str, Iterable[int]]
+) -> list[AccessLine]:
     """People by name (email only when they have none); the agency the event was recorded for,
-    or else the person's own (one query for all of them, only when some event has none)."""
+    or else the person's own (one query for all of them, only when some event has none); the
+    log's records by kind (to say which of them a list named)."""
     events = list(events)
     agencies = agency_names_for_users(
         user_ids={e.actor_id for e in events if e.actor_id is not None and e.agency_id is None}
@@ -72,23 +88,24 @@ def access_lines(events: Iterable[AuditEvent]) -> list[AccessLine]:
             who=_who(event),
             agency=(event.agency.name if event.agency else agencies.get(event.actor_id or 0, "")),
             what=event.get_action_display(),
-            record=record_label(event.target_type, event.target_id),
+            record=_record(event, records),
         )
         for event in events
     ]
 
 
 def _access_log_page(
-    request: AuthenticatedHttpRequest, *, record: str, back: str, events: Callable[[], Any]
+    request: AuthenticatedHttpRequest, *, record: str, back: str, log: Callable[[], AccessLog]
 ) -> HttpResponse:
     """Who has seen a record: for leads and managers who may already see the record."""
     if not user_may_read_access_log(user=request.user):
         raise PermissionDenied
-    found = list(events())
+    found = log()
+    lines = access_lines(found.events, records=found.records)
     return render(
         request,
         "referrals/access_log.html",
-        {"events": found, "lines": access_lines(found), "record": record, "back": back},
+        {"events": found.events, "lines": lines, "record": record, "back": back},
     )
 
 
@@ -99,7 +116,7 @@ def child_access_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         request,
         record=f"Child #{child.pk}",
         back=reverse("child-detail", args=[child.pk]),
-        events=lambda: access_log_for_user(user=request.user, child=child),
+        log=lambda: access_log_for_user(user=request.user, child=child),
     )
 
 
@@ -110,5 +127,5 @@ def referral_access_log(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         request,
         record=f"Referral #{referral.pk}",
         back=reverse("referral-detail", args=[referral.pk]),
-        events=lambda: access_log_for_user(user=request.user, referral=referral),
+        log=lambda: access_log_for_user(user=request.user, referral=referral),
     )

@@ -166,15 +166,13 @@ def test_southvale_sees_none_of_northshires_referrals(
     assert len(northshire_api.get("/api/v1/referrals/").json()["results"]) == 3
 
 
-def test_every_record_returned_is_audited_in_one_event_each(
+def test_every_record_returned_is_audited_in_one_event_for_the_page(
     northshire_api: ApiClient, world: World
 ) -> None:
     referrals = _northshire_referrals(world, 4)
     northshire_api.get("/api/v1/referrals/")
-    listed = AuditEvent.objects.filter(action=AuditAction.LIST, actor=northshire_api.account)
-    assert sorted(listed.values_list("target_id", flat=True)) == sorted(
-        str(r.pk) for r in referrals
-    )
+    listed = AuditEvent.objects.get(action=AuditAction.LIST, actor=northshire_api.account)
+    assert sorted(listed.target_ids or ()) == sorted(r.pk for r in referrals)
 
 
 def test_the_list_query_count_does_not_grow_with_page_size(

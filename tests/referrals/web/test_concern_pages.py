@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from referrals.audit import audit_readers_of
 from referrals.concerns.attachments import attachment_create
 from referrals.concerns.files import ATTACHMENT_MAX_BYTES
 from referrals.models import (
@@ -35,10 +36,10 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 
 
 def audited(actor: Any, action: str, target_type: str, target_id: Any = None) -> bool:
-    events = AuditEvent.objects.filter(actor=actor, action=action, target_type=target_type)
-    if target_id is not None:
-        events = events.filter(target_id=str(target_id))
-    return events.exists()
+    events = AuditEvent.objects.filter(target_type=target_type)
+    if target_id is not None:  # alone, or among a list's (issue 17)
+        events = audit_readers_of(target_type=target_type, target_id=target_id)
+    return events.filter(actor=actor, action=action).exists()
 
 
 def concern_post(**overrides: Any) -> dict[str, Any]:
