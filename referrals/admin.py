@@ -52,11 +52,36 @@ class EscalationAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
-        return super().get_queryset(request).annotate(told_count=Count("notifications"))
+        # The referrer's side is told in notices of their own, the ladder's people in digests.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                told_count=Count("notifications", distinct=True) + Count("digests", distinct=True)
+            )
+        )
 
     @admin.display(description="notifications")
     def told(self, obj: Any) -> int:
         return int(obj.told_count)
+
+
+class ResentFilter(admin.SimpleListFilter):
+    """Emails sent again after an attempt nobody confirmed: the person may have two copies
+    (with the same Message-ID, so their mail system may have dropped one)."""
+
+    title = "sent again after an unconfirmed attempt"
+    parameter_name = "resent"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(email_resent__gt=0)
+        if self.value() == "no":
+            return queryset.filter(email_resent=0)
+        return queryset
 
 
 @admin.register(Notification)
@@ -66,18 +91,20 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "recipient",
-        "channel",
         "kind",
         "subject",
-        "status",
-        "attempts",
-        "last_error",
-        "next_attempt_at",
-        "claimed_at",
-        "sent_at",
+        "in_app",
+        "email_status",
+        "email_attempts",
+        "email_resent",
+        "email_last_error",
+        "email_next_attempt_at",
+        "email_claimed_at",
+        "email_sent_at",
     )
-    # Operations look for what could not be sent, and why (the error class, never a message).
-    list_filter = ("status", "channel", "kind", "last_error")
+    # Operations look for what could not be sent, and why (the error class, never a message),
+    # and for what may have been sent twice.
+    list_filter = ("email_status", ResentFilter, "in_app", "kind", "email_last_error")
     search_fields = ("recipient__email",)
     actions = ("send_again",)
 

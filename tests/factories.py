@@ -247,10 +247,17 @@ class NotificationFactory(factory.django.DjangoModelFactory):
         model = Notification
 
     recipient = factory.SubFactory(UserFactory)
-    channel = Notification.Channel.EMAIL
     subject = "A referral needs you"
     body = "Referral #1 needs acknowledging."
-    next_attempt_at = factory.LazyFunction(timezone.now)
+    # In the app and by email, the email waiting for the relay; `in_app_only=True`: no email.
+    in_app = True
+    email_status = Notification.EmailStatus.PENDING
+    email_next_attempt_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        in_app_only = factory.Trait(
+            email_status=Notification.EmailStatus.NONE, email_next_attempt_at=None
+        )
 
 
 class AuditEventFactory(factory.django.DjangoModelFactory):

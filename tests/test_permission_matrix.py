@@ -279,7 +279,7 @@ def records(
         owner=dsl, agency=world.riverside, child=child, kind=Draft.Kind.CONCERN, payload={}
     )
     notification = factories.NotificationFactory.create(
-        recipient=dsl, channel="in_app", referral=referral, kind="outcome"
+        recipient=dsl, in_app_only=True, referral=referral, kind="outcome"
     )
     # Issue 9: another record in the authority, and one the front door merged into the child's.
     other = factories.ChildFactory.create(created_by_agency=world.police, first_name="Olu")

@@ -480,7 +480,7 @@ def home_for_user(*, user: User, now: datetime.datetime) -> Home:
         _referrer(home, user)
     _shared(home, user, scope)
     home.unread = Notification.objects.filter(
-        recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
+        recipient=user, in_app=True, read_at__isnull=True
     ).count()
     if home.queue:
         audit_record_many(actor=user, action=AuditAction.LIST, targets=home.queue)

@@ -36,7 +36,7 @@ from referrals.clocks.running import overdue_q
 from referrals.core import states
 from referrals.core.choices import CinCategory, Urgency
 from referrals.core.states import Clock
-from referrals.models import Concern, Notification, Referral
+from referrals.models import Concern, Escalation, Referral
 from referrals.outbox.recipients import team_memberships
 from referrals.visibility import referral_list_for_user, scope_for_user
 
@@ -163,14 +163,12 @@ def queue_teams_for_user(*, user: User) -> QuerySet[Team]:
 
 
 def escalated_to_q(user: User) -> Q:
-    """Escalated on the clock running now, with a notice of that escalation sent to `user`."""
-    told = Notification.objects.filter(
-        recipient=user, referral=OuterRef("pk"), escalation__isnull=False
-    )
+    """Escalated on the clock running now, named in an escalation digest sent to `user`."""
+    told = Escalation.objects.filter(referral=OuterRef("pk"), digests__recipient=user)
     running = Q()
     for clock in Clock:
         statuses = tuple(status for status, runs in states.CLOCKS.items() if runs == clock)
-        running |= states.status_q(statuses) & Q(Exists(told.filter(escalation__clock=clock)))
+        running |= states.status_q(statuses) & Q(Exists(told.filter(clock=clock)))
     # Acknowledging starts the decision clock's ladder again at 0: the old notices are spent.
     return Q(escalation_level__gt=0) & running
 

@@ -2,17 +2,18 @@
 
 Beat only triggers `referral_escalations_sweep`; every deadline lives in a referral column. The
 sweep takes due rows with SELECT ... FOR UPDATE SKIP LOCKED, a batch per transaction, and for
-the batch writes the Escalations, the timeline events, the Notification rows and the audit rows
-(one statement per table, not per referral), and advances each row's `escalation_level` and
-`next_escalation_at`, all in that one transaction. So a sweep killed half-way leaves every row
-either escalated and advanced, or untouched; two sweeps never take the same row; and a service
-that changed the referral first (an acknowledgement) holds the row lock, so the sweep skips it
-and, next time, sees the clock it left."""
+the batch writes the Escalations, the timeline events, the referrers' notices, the ladder's
+digests and the audit rows (one statement per table, not per referral), and advances each row's
+`escalation_level` and `next_escalation_at`, all in that one transaction. So a sweep killed
+half-way leaves every row either escalated, advanced and in its digests, or untouched; two sweeps
+never take the same row; and a service that changed the referral first (an acknowledgement)
+holds the row lock, so the sweep skips it and, next time, sees the clock it left."""
 
 from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,12 +38,12 @@ from referrals.core.states import Clock
 from referrals.models import (
     AuditAction,
     Escalation,
-    Notification,
     NotificationKind,
     Referral,
     ReferralEvent,
 )
-from referrals.outbox.notices import Notice, notices_for, notifications_write
+from referrals.outbox.digests import DigestPart, digests_release, digests_write
+from referrals.outbox.notices import Notice, emailed, notices_for, notifications_write
 from referrals.outbox.recipients import (
     referral_referrer_recipients,
     safeguarding_leads_by_agency,
@@ -194,69 +195,86 @@ class _Rung:
     ladder: Ladder
 
 
-def _notices(rung: _Rung, escalation: Escalation, people: _People) -> list[Notice]:
-    """Who is told of one escalation, and what: the ladder's people, and at level 1 the referrer."""
-    referral, ladder, deadline, level = rung.referral, rung.ladder, rung.deadline, rung.level
+def _how_late(late: datetime.timedelta) -> str:
+    minutes = max(int(late.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    units = ((days, "day"), (hours, "hour"), (minutes, "minute"))
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in units if n]
+    return " ".join(parts[:2]) or "under a minute"
+
+
+def _digest_line(rung: _Rung, now: datetime.datetime) -> str:
+    """One referral in a digest: ids, urgency, team, how late. Never the child."""
+    referral = rung.referral
+    team = referral.team.name if referral.team else "no team"
+    return (
+        f"Referral #{referral.pk} ({referral.get_urgency_display()}, {team}): "
+        f"not {_verb(rung.clock)} by {_when(rung.deadline)}, {_how_late(now - rung.deadline)} "
+        f"late. Level {rung.level}: {_route_text(rung.ladder, referral)}."
+    )
+
+
+def _digest_parts(
+    rungs: list[_Rung], escalations: list[Escalation], now: datetime.datetime
+) -> list[DigestPart]:
+    """Each person on this batch's rungs: a line per referral escalated to them, and whether
+    by email (the alerted; managers off duty only in the app)."""
+    by_email = emailed(NotificationKind.ESCALATION, {u.pk for r in rungs for u in r.ladder.alerted})
+    parts: dict[int, DigestPart] = {}
+    for rung, escalation in zip(rungs, escalations, strict=True):
+        line = _digest_line(rung, now)
+        told = [(u, u.pk in by_email) for u in rung.ladder.alerted]
+        told += [(u, False) for u in rung.ladder.in_app_only]
+        for person, email in told:
+            if person.is_agency_system:
+                continue
+            part = parts.setdefault(person.pk, DigestPart(recipient_id=person.pk))
+            part.add(
+                referral_id=rung.referral.pk, escalation_id=escalation.pk, line=line, email=email
+            )
+    return list(parts.values())
+
+
+def _referrer_notices(
+    rung: _Rung, escalation: Escalation, people: _People, now: datetime.datetime
+) -> list[Notice]:
+    """At level 1 the referrer's side is told, once per clock and referral: it passed its
+    deadline, who has it now, when the service managers will be told, and whom to call."""
+    referral, deadline = rung.referral, rung.deadline
     authority = referral.local_authority
     verb = _verb(rung.clock)
-    route = _route_text(ladder, referral)
-    subject = f"Escalation: referral #{referral.pk} not {verb} in time"
-    body = (
-        f"Referral #{referral.pk} ({referral.get_urgency_display()}) was due to be {verb} "
-        f"by {_when(deadline)}. It is escalated to you (level {level}: {route})."
+    next_rung = escalation_due_at(authority=authority, deadline=deadline, level=2)
+    then = (
+        f" If it is still not {verb} by {_when(next_rung)}, the service managers are told."
+        if next_rung
+        else ""
     )
-    notices = [
-        *notices_for(
-            recipients=ladder.alerted,
-            subject=subject,
-            body=body,
-            kind=NotificationKind.ESCALATION,
-            referral_id=referral.pk,
-            escalation_id=escalation.pk,
+    phones = ", ".join(
+        f"{label} {number}"
+        for label, number in (
+            ("front door", authority.front_door_phone),
+            ("out of hours", authority.out_of_hours_phone),
+        )
+        if number
+    )
+    return notices_for(
+        recipients=people.referrer_side(referral),
+        subject="Your referral has passed its deadline",
+        body=(
+            f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "
+            f"{_when(deadline)}. It has been escalated to {_route_text(rung.ladder, referral)}."
+            f"{then} If a child is at immediate risk, call {phones + ' or ' if phones else ''}999."
         ),
-        *notices_for(
-            recipients=ladder.in_app_only,
-            subject=subject,
-            body=body,
-            channels=(Notification.Channel.IN_APP,),
-            kind=NotificationKind.ESCALATION,
-            referral_id=referral.pk,
-            escalation_id=escalation.pk,
-        ),
-    ]
-    if level == 1:
-        # The referrer is told once per clock: it passed its deadline, and who now has it.
-        next_rung = escalation_due_at(authority=authority, deadline=deadline, level=2)
-        then = (
-            f" If it is still not {verb} by {_when(next_rung)}, the service managers are told."
-            if next_rung
-            else ""
-        )
-        phones = ", ".join(
-            f"{label} {number}"
-            for label, number in (
-                ("front door", authority.front_door_phone),
-                ("out of hours", authority.out_of_hours_phone),
-            )
-            if number
-        )
-        notices += notices_for(
-            recipients=people.referrer_side(referral),
-            subject="Your referral has passed its deadline",
-            body=(
-                f"Referral #{referral.pk} was not {verb} by {authority.name} by its deadline, "
-                f"{_when(deadline)}. It has been escalated to {route}.{then}"
-                f" If a child is at immediate risk, call {phones + ' or ' if phones else ''}999."
-            ),
-            kind=NotificationKind.ESCALATION,
-            referral_id=referral.pk,
-            escalation_id=escalation.pk,
-        )
-    return notices
+        kind=NotificationKind.ESCALATION,
+        referral_id=referral.pk,
+        escalation_id=escalation.pk,
+    )
 
 
-def _write(rungs: list[_Rung], *, people: _People) -> None:
-    """Write a batch's rungs, a statement per table: escalations, events, notices, audit."""
+def _write(rungs: list[_Rung], *, people: _People, digest_key: str, now: datetime.datetime) -> None:
+    """Write a batch's rungs, a statement per table: escalations, events, the referrers'
+    notices, the digests and their links, audit."""
     if not rungs:
         return
     escalations = Escalation.objects.bulk_create(
@@ -284,9 +302,12 @@ def _write(rungs: list[_Rung], *, people: _People) -> None:
         [
             notice
             for rung, escalation in zip(rungs, escalations, strict=True)
-            for notice in _notices(rung, escalation, people)
+            if rung.level == 1
+            for notice in _referrer_notices(rung, escalation, people, now)
         ]
     )
+    # The ladder's people: one digest each for the whole run, whatever the batches.
+    digests_write(key=digest_key, parts=_digest_parts(rungs, escalations, now))
     # Last: the audit chain's lock is held from here to the commit, so keep that short.
     audit_record_each(
         actor=None,
@@ -392,6 +413,7 @@ def _sweep_batch(
     batch_size: int,
     people: _People,
     calendars: _Calendars,
+    digest_key: str,
 ) -> tuple[int, int]:
     """Escalate one batch in one transaction; return (rows taken, escalations written)."""
     with transaction.atomic():
@@ -408,7 +430,7 @@ def _sweep_batch(
             for referral in referrals
             if (rung := _advance(referral, now=now, calendars=calendars, people=people))
         ]
-        _write(rungs, people=people)
+        _write(rungs, people=people, digest_key=digest_key, now=now)
         _save_clocks(referrals)
     return len(referrals), len(rungs)
 
@@ -454,21 +476,31 @@ def referral_escalations_sweep(
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> int:
-    """Escalate every referral whose clock has run out, one rung each; return how many."""
+    """Escalate every referral whose clock has run out, one rung each; return how many.
+
+    The ladder's people get one digest each for the run, written batch by batch and emailed
+    when the run ends (or, if it dies, when the digest's hold runs out)."""
     now = now or timezone.now()
     batch_size = batch_size or settings.ESCALATION_SWEEP_BATCH_SIZE
     people = _People()
     calendars = _Calendars()
+    digest_key = f"sweep:{uuid.uuid4().hex}"
     made = 0
     batches = 0
     while max_batches is None or batches < max_batches:
         taken, written = _sweep_batch(
-            now=now, batch_size=batch_size, people=people, calendars=calendars
+            now=now,
+            batch_size=batch_size,
+            people=people,
+            calendars=calendars,
+            digest_key=digest_key,
         )
         made += written
         batches += 1
         if taken < batch_size:
             break
+    if made:
+        digests_release(key=digest_key)
     if made:
         logger.info("Escalation sweep: %s escalations in %s batches.", made, batches)
     return made

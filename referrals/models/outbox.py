@@ -1,4 +1,4 @@
-"""The outbox: one row per recipient and message, sent by the relay."""
+"""The outbox: one row per person and message, its email sent by the relay."""
 
 from __future__ import annotations
 
@@ -48,13 +48,21 @@ EMAIL_BY_DEFAULT = frozenset(
 
 
 class Notification(models.Model):
-    """Outbox: one row per recipient and channel, sent by the relay task."""
+    """Outbox: one row per person and message, with each channel's delivery state.
+
+    In the app a notice is delivered by being stored (`in_app`); its email, if any, waits for
+    the relay (`email_status` pending until sent or failed). An escalation digest is one row per
+    person and sweep run (`digest_key`), naming the run's escalations (`escalations`).
+    """
 
     class Channel(models.TextChoices):
+        """The ways a person may be told; `notices_for` takes a subset."""
+
         IN_APP = "in_app", "In the app"
         EMAIL = "email", "Email"
 
-    class Status(models.TextChoices):
+    class EmailStatus(models.TextChoices):
+        NONE = "none", "No email"
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
@@ -67,7 +75,6 @@ class Notification(models.Model):
         related_name="notifications",
         db_index=False,
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices)
     kind = models.CharField(
         max_length=24, choices=NotificationKind.choices, default=NotificationKind.OTHER
     )
@@ -88,6 +95,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
     )
+    # A notice about one escalation (the referrer's side); a digest names many (`escalations`).
     escalation = models.ForeignKey(
         Escalation,
         on_delete=models.CASCADE,
@@ -95,27 +103,52 @@ class Notification(models.Model):
         null=True,
         blank=True,
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    escalations = models.ManyToManyField(Escalation, related_name="digests", blank=True)
+    # "sweep:<run>" on an escalation digest: the run's later batches append to the same row.
+    digest_key = models.CharField(max_length=40, blank=True)
+    digest_count = models.PositiveIntegerField(default=0)
+    in_app = models.BooleanField(default=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=200, blank=True)
+    email_status = models.CharField(
+        max_length=8, choices=EmailStatus.choices, default=EmailStatus.NONE
+    )
+    # Every claim of the email by a relay counts, whether or not the relay lived to say so.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_last_error = models.CharField(max_length=200, blank=True)
+    # Claims taken over after they expired unconfirmed: the earlier send may have gone too.
+    email_resent = models.PositiveSmallIntegerField(
+        "resends after an unconfirmed attempt", default=0
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["next_attempt_at", "id"],
+                fields=["email_next_attempt_at", "id"],
                 name="notification_relay_due",
-                condition=Q(status__in=["pending", "sending"]),
+                condition=Q(email_status__in=["pending", "sending"]),
             ),
-            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
+            models.Index(fields=["recipient", "in_app", "read_at"], name="notification_inbox"),
+        ]
+        constraints = [
+            # One open digest per person and run; one whose email went starts a new row.
+            models.UniqueConstraint(
+                fields=["digest_key", "recipient"],
+                name="notification_digest_open",
+                condition=~Q(digest_key="") & Q(email_status__in=["none", "pending"]),
+            ),
+            models.CheckConstraint(
+                condition=Q(in_app=True) | ~Q(email_status="none"),
+                name="notification_has_a_channel",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Notification #{self.pk} ({self.channel})"
+        email = "" if self.email_status == self.EmailStatus.NONE else f", email {self.email_status}"
+        return f"Notification #{self.pk}{email}"
 
 
 class NotificationPreference(models.Model):

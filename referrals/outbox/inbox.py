@@ -27,14 +27,12 @@ from referrals.models import (
     NotificationPreference,
     Referral,
 )
-from referrals.outbox.notices import record_path
+from referrals.outbox.notices import notice_path
 
 
 def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
     """The person's own in-app notifications, newest first."""
-    return Notification.objects.filter(
-        recipient=user, channel=Notification.Channel.IN_APP
-    ).order_by("-created_at", "-id")
+    return Notification.objects.filter(recipient=user, in_app=True).order_by("-created_at", "-id")
 
 
 def notification_get_for_user(*, user: User, pk: int) -> Notification:
@@ -51,8 +49,9 @@ def unread_count(*, user: User) -> int:
 
 
 def notification_path(notification: Notification) -> str:
-    """Where opening the notification takes the person: the record it is about."""
-    return record_path(referral_id=notification.referral_id, concern_id=notification.concern_id)
+    """Where opening the notification takes the person: the record it is about (a digest: the
+    referrals escalated to them)."""
+    return notice_path(notification)
 
 
 def _mark_read(user: User, unread: QuerySet[Notification], reason: str) -> int:

@@ -1,8 +1,9 @@
 """Notices: outbox rows written in the writer's own transaction, never a child's name in them.
 
-In-app rows are born sent; email rows wait for the relay (referrals.outbox.relay), which a
-worker is asked to run once the transaction commits. What a notice is about (its kind) decides
-whether it is emailed: always for the urgent kinds, otherwise by the person's preference.
+One row per person and message: the app has it once stored; its email, if any, waits for the
+relay (referrals.outbox.relay), which a worker is asked to run once the transaction commits.
+What a notice is about (its kind) decides whether it is emailed: always for the urgent kinds,
+otherwise by the person's preference. Escalation digests are written by referrals.outbox.digests.
 """
 
 from __future__ import annotations
@@ -55,71 +56,89 @@ def record_path(*, referral_id: int | None, concern_id: int | None) -> str:
     return reverse("notification-list")
 
 
+def notice_path(notification: Notification) -> str:
+    """Where a notice leads: its record, or for an escalation digest the queue's referrals
+    escalated to the person (a digest may name more referrals than it lists)."""
+    if notification.digest_key:
+        # The queue's "escalated to me" filter (referrals.casework.queue, a layer above).
+        return f"{reverse('referral-queue')}?escalated=me"
+    return record_path(referral_id=notification.referral_id, concern_id=notification.concern_id)
+
+
 @dataclass(frozen=True)
 class Notice:
-    """One outbox row to write, by ids: a recipient on one channel."""
+    """One outbox row to write, by ids: a person told in the app, by email, or both."""
 
     recipient_id: int
-    channel: str
     subject: str
     body: str
     kind: str = NotificationKind.OTHER
     referral_id: int | None = None
     concern_id: int | None = None
     escalation_id: int | None = None
+    in_app: bool = True
+    email: bool = False
 
 
 # Django's bulk_create costs about three times as much per row (a model instance and a
-# prepared value per field), which an escalation sweep writing 800,000 rows feels.
+# prepared value per field), which an escalation sweep writing 200,000 rows feels.
 _NOTICE_COLUMNS = (
     "recipient_id",
-    "channel",
     "subject",
     "body",
     "kind",
     "referral_id",
     "concern_id",
     "escalation_id",
-    "status",
-    "next_attempt_at",
-    "sent_at",
+    "in_app",
+    "email_status",
+    "email_next_attempt_at",
 )
 _NOTICES_INSERT = """
     INSERT INTO referrals_notification (
-        recipient_id, channel, subject, body, kind, referral_id, concern_id, escalation_id,
-        status, next_attempt_at, sent_at, attempts, last_error, created_at
+        recipient_id, subject, body, kind, referral_id, concern_id, escalation_id,
+        in_app, email_status, email_next_attempt_at,
+        digest_key, digest_count, email_attempts, email_resent, email_last_error, created_at
     )
-    SELECT *, 0, '', now() FROM unnest(
-        %s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::varchar[], %s::bigint[],
-        %s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[]
+    SELECT *, '', 0, 0, 0, '', now() FROM unnest(
+        %s::bigint[], %s::varchar[], %s::text[], %s::varchar[], %s::bigint[], %s::bigint[],
+        %s::bigint[], %s::boolean[], %s::varchar[], %s::timestamptz[]
     )
 """
 
 
 def _outbox_row(notice: Notice, now: datetime.datetime) -> dict[str, Any]:
-    """A notice as its row: in-app ones are delivered by being stored, email waits to be sent."""
-    in_app = notice.channel == Notification.Channel.IN_APP
+    """A notice as its row: the app has it once stored, an email waits for the relay."""
     return {
         "recipient_id": notice.recipient_id,
-        "channel": notice.channel,
         "subject": notice.subject,
         "body": notice.body,
         "kind": notice.kind,
         "referral_id": notice.referral_id,
         "concern_id": notice.concern_id,
         "escalation_id": notice.escalation_id,
-        "status": Notification.Status.SENT if in_app else Notification.Status.PENDING,
-        "next_attempt_at": None if in_app else now,
-        "sent_at": now if in_app else None,
+        "in_app": notice.in_app,
+        "email_status": (
+            Notification.EmailStatus.PENDING if notice.email else Notification.EmailStatus.NONE
+        ),
+        "email_next_attempt_at": now if notice.email else None,
     }
+
+
+def relay_once_on_commit() -> None:
+    """Ask for a relay when this transaction commits, once however many emails it wrote."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is relay_soon for _, callback, _ in pending):
+        transaction.on_commit(relay_soon)
 
 
 def notifications_write(notices: Sequence[Notice]) -> int:
     """Write outbox rows in one statement; return how many.
 
-    In-app rows are written sent, so the relay only ever looks at email. Once per
-    transaction, a relay is asked for on commit.
+    A row is delivered in the app by being stored, so the relay only ever looks at email.
+    Once per transaction, a relay is asked for on commit.
     """
+    notices = [notice for notice in notices if notice.in_app or notice.email]
     if not notices:
         return 0
     now = timezone.now()
@@ -132,10 +151,8 @@ def notifications_write(notices: Sequence[Notice]) -> int:
             )
     else:
         Notification.objects.bulk_create([Notification(**row) for row in rows])
-    pending = connection.run_on_commit
-    emails = any(notice.channel == Notification.Channel.EMAIL for notice in notices)
-    if emails and not any(callback is relay_soon for _, callback, _ in pending):
-        transaction.on_commit(relay_soon)  # once per transaction, however many rows
+    if any(notice.email for notice in notices):
+        relay_once_on_commit()
     return len(notices)
 
 
@@ -164,24 +181,25 @@ def notices_for(
     escalation_id: int | None = None,
     channels: Sequence[str] = (Notification.Channel.IN_APP, Notification.Channel.EMAIL),
 ) -> list[Notice]:
-    """One notice per active person (never an agency's system account) and channel; email only
-    to those who get this kind by email."""
+    """One notice per active person (never an agency's system account) on these channels;
+    email only to those who get this kind by email."""
     people = list(dict.fromkeys(r.pk for r in recipients if r.is_active and not r.is_agency_system))
     by_email = emailed(kind, people) if Notification.Channel.EMAIL in channels else set()
+    in_app = Notification.Channel.IN_APP in channels
     return [
         Notice(
             recipient_id=pk,
-            channel=channel,
             subject=subject,
             body=body,
             kind=kind,
             referral_id=referral_id,
             concern_id=concern_id,
             escalation_id=escalation_id,
+            in_app=in_app,
+            email=pk in by_email,
         )
         for pk in people
-        for channel in channels
-        if channel != Notification.Channel.EMAIL or pk in by_email
+        if in_app or pk in by_email
     ]
 
 

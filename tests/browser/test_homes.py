@@ -104,15 +104,15 @@ def _a_managers_lists(world: World, user: Any) -> list[str]:
     past = timezone.now() - datetime.timedelta(hours=2)
     late = _received(world, owner=None, decision_due_at=past, escalation_level=1)
     escalation = Escalation.objects.create(referral=late, clock="decide", level=1, due_at=past)
-    Notification.objects.create(
+    digest = Notification.objects.create(
         recipient=user,
-        channel=Notification.Channel.IN_APP,
         kind="escalation",
         subject="Escalation",
         body="Escalated.",
-        referral=late,
-        escalation=escalation,
+        digest_key="sweep:demo",
+        digest_count=1,
     )
+    digest.escalations.add(escalation)
     return ["/queue/?overdue=1", "/queue/?escalated=me", "/queue/?owner=unassigned"]
 
 

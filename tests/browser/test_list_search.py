@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from referrals.models import Notification, Referral
+from referrals.models import Referral
 from tests import factories
 from tests.conftest import World, axe_violations, sign_in
 
@@ -130,7 +130,7 @@ def test_every_list_passes_axe_with_a_search_done_and_filters_applied(
         referring_agency=world.riverside, referrer=dsl, team=world.front_door, child=child
     )
     factories.NotificationFactory.create(
-        recipient=dsl, channel=Notification.Channel.IN_APP, concern=concern, subject="A concern"
+        recipient=dsl, in_app_only=True, concern=concern, subject="A concern"
     )
     seen = _addresses(page)
     sign_in(page, dsl)

@@ -59,7 +59,7 @@ def test_a_lead_reads_notifications_from_the_header_and_chooses_emails(
     page.get_by_role("link", name="A concern needs you straight away").click()
     page.wait_for_url(re.compile(rf"/concerns/{urgent.pk}/$"))
     expect(page.locator("#nav-notifications")).to_have_text("Notifications 1 unread")
-    mine = Notification.objects.filter(recipient=dsl, channel="in_app")
+    mine = Notification.objects.filter(recipient=dsl, in_app=True)
     assert mine.get(concern=urgent).read_at is not None
     assert mine.get(concern=routine).read_at is None
 

@@ -60,7 +60,7 @@ def test_a_straight_away_concern_reaches_every_lead_and_comes_back_answered(
     concern = Concern.objects.get()
 
     # At once: an email in the outbox for each lead, and a notice in the app.
-    emails = Notification.objects.filter(concern=concern, channel="email")
+    emails = Notification.objects.filter(concern=concern, email_status="pending")
     assert sorted(emails.values_list("recipient__email", flat=True)) == sorted(
         [dsl.email, deputy.email]
     )
@@ -75,7 +75,7 @@ def test_a_straight_away_concern_reaches_every_lead_and_comes_back_answered(
     _clean(page)
     notice.get_by_role("link").click()
     page.wait_for_url(re.compile(rf"/concerns/{concern.pk}/$"))
-    mine = Notification.objects.get(recipient=dsl, concern=concern, channel="in_app")
+    mine = Notification.objects.get(recipient=dsl, concern=concern, in_app=True)
     assert mine.read_at is not None
     _clean(page)
 
@@ -143,5 +143,5 @@ def test_a_straight_away_concern_reaches_every_lead_and_comes_back_answered(
     expect(_card(page, "Outcomes to read")).to_contain_text("0")
     # Every notice about the referral was read by opening it.
     assert not Notification.objects.filter(
-        recipient=dsl, channel="in_app", read_at__isnull=True, referral=referral
+        recipient=dsl, in_app=True, read_at__isnull=True, referral=referral
     ).exists()

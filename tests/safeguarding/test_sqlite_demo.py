@@ -32,7 +32,7 @@ from referrals.outbox.relay import notifications_relay
 
 # One rung per sweep: level 1 now, level 2 (long due in the demo) next, then nothing more.
 sweeps = [referral_escalations_sweep() for _ in range(3)]
-emails = Notification.objects.filter(channel="email", status="pending").count()
+emails = Notification.objects.filter(email_status="pending").count()
 sent = notifications_relay()
 dsl = User.objects.get(email="dsl@riverside.example")
 child = Child.objects.filter(created_by_agency__name="Riverside Primary School").first()
@@ -47,7 +47,7 @@ print(json.dumps({
     "escalations": Escalation.objects.count(),
     "emails_pending": emails,
     "sent": sent,
-    "outbox_left": Notification.objects.filter(channel="email", status="pending").count(),
+    "outbox_left": Notification.objects.filter(email_status="pending").count(),
     "mailed": len(mail.outbox),
     "found_first": found[0].child.pk == child.pk if found else False,
     "horizon": feed_horizon().isoformat(),

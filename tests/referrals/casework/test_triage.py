@@ -103,9 +103,9 @@ def test_a_manager_reassigns_with_an_audit_row_a_timeline_event_and_a_notificati
     assert event.actor == team_manager
     assert set(
         Notification.objects.filter(recipient=social_worker, referral=referral).values_list(
-            "channel", flat=True
+            "in_app", "email_status"
         )
-    ) == {"in_app", "email"}
+    ) == {(True, "pending")}
 
 
 def test_a_social_worker_may_not_reassign(

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Q
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -56,11 +57,17 @@ def _member(agency: Any, role: str, team: Any = None) -> Any:
 
 
 def _told(referral: Referral, user: Any) -> set[str]:
-    return set(
-        Notification.objects.filter(
-            referral=referral, recipient=user, escalation__isnull=False
-        ).values_list("channel", flat=True)
-    )
+    """How `user` was told of an escalation of `referral`: the referrer's side in a notice of
+    its own, the ladder's people in their digest of the sweep."""
+    rows = Notification.objects.filter(
+        Q(referral=referral, escalation__isnull=False) | Q(escalations__referral=referral),
+        recipient=user,
+    ).values_list("in_app", "email_status")
+    told = set()
+    for in_app, email in rows:
+        told |= {"in_app"} if in_app else set()
+        told |= {"email"} if email != Notification.EmailStatus.NONE else set()
+    return told
 
 
 @pytest.fixture
@@ -113,7 +120,8 @@ def test_the_referrer_is_told_the_deadline_passed_and_the_route(
         referral = _submit(world, dsl)
     with time_machine.travel(DEADLINE + datetime.timedelta(minutes=1), tick=False):
         referral_escalations_sweep()
-    notice = Notification.objects.get(referral=referral, recipient=dsl, channel="email")
+    notice = Notification.objects.get(referral=referral, recipient=dsl)
+    assert (notice.in_app, notice.email_status) == (True, Notification.EmailStatus.PENDING)
     assert notice.subject == "Your referral has passed its deadline"
     assert "Front Door team managers" in notice.body
     assert "service managers are told" in notice.body
@@ -140,9 +148,9 @@ def test_level_two_tells_the_service_managers_and_then_the_ladder_ends(
     assert referral.next_escalation_at is None
     level_two = referral.escalations.get(level=2)
     assert _told(referral, service_manager) == {"email", "in_app"}
-    assert set(level_two.notifications.values_list("recipient_id", flat=True)) == {
-        service_manager.pk
-    }
+    # Level 2 is told to the service managers only; the referrer heard at level 1.
+    assert set(level_two.digests.values_list("recipient_id", flat=True)) == {service_manager.pk}
+    assert not level_two.notifications.exists()
 
 
 def test_a_late_sweep_catches_up_one_rung_at_a_time(
@@ -248,7 +256,7 @@ def test_no_child_details_in_anything_the_sweep_writes(
     with time_machine.travel(DEADLINE + datetime.timedelta(days=1), tick=False):
         referral_escalations_sweep()
     written = [
-        *Notification.objects.filter(escalation__isnull=False).values_list("subject", "body"),
+        *Notification.objects.filter(kind="escalation").values_list("subject", "body"),
         *referral.events.filter(kind="escalated").values_list("text", "text"),
         *[(str(d), "") for d in AuditEvent.objects.filter(action="escalate").values("data")],
     ]
@@ -362,7 +370,7 @@ def test_the_demo_escalates_its_overdue_immediate_referral_to_the_front_door_man
     assert immediate.team.name == "Front Door"
     assert immediate.escalations.filter(level=1).exists()
     assert Notification.objects.filter(
-        referral=immediate,
         recipient__email="manager@northshire.example",
-        escalation__level=1,
+        escalations__referral=immediate,
+        escalations__level=1,
     ).exists()

@@ -33,7 +33,15 @@ IN_APP = Notification.Channel.IN_APP
 
 
 def _rows(kind: str) -> set[tuple[int, str]]:
-    return set(Notification.objects.filter(kind=kind).values_list("recipient_id", "channel"))
+    """Who is told of this kind, on which channels (each person has one row for both)."""
+    rows = Notification.objects.filter(kind=kind).values_list(
+        "recipient_id", "in_app", "email_status"
+    )
+    told: set[tuple[int, str]] = set()
+    for person, in_app, email in rows:
+        told |= {(person, IN_APP)} if in_app else set()
+        told |= {(person, EMAIL)} if email != Notification.EmailStatus.NONE else set()
+    return told
 
 
 def _concern(world: World, teacher: Any, urgency: str) -> Any:
@@ -59,6 +67,8 @@ def test_a_straight_away_concern_emails_every_lead_and_deputy_of_the_school_at_o
     concern = _concern(world, teacher, Urgency.IMMEDIATE)
     expected = {(p.pk, channel) for p in (dsl, deputy) for channel in (EMAIL, IN_APP)}
     assert _rows(NotificationKind.CONCERN_URGENT) == expected
+    # One row per person and message, with both channels on it.
+    assert Notification.objects.count() == 2
     assert set(Notification.objects.values_list("concern_id", flat=True)) == {concern.pk}
     # The relay sends them; each email links to the concern (ids only), never names the child.
     assert notifications_relay() == 2
@@ -128,7 +138,7 @@ def test_the_notifications_page_lists_only_the_persons_own_newest_first_and_mark
     # The header's count links to the page.
     header = r'href="/notifications/" id="nav-notifications">Notifications <strong[^>]*>2'
     assert re.search(header, page)
-    mine = Notification.objects.get(recipient=dsl, channel=IN_APP, concern=second)
+    mine = Notification.objects.get(recipient=dsl, in_app=True, concern=second)
     before = AuditEvent.objects.count()
     response = client.get(f"/notifications/{mine.pk}/")
     assert response.status_code == 302
@@ -138,14 +148,14 @@ def test_the_notifications_page_lists_only_the_persons_own_newest_first_and_mark
     assert AuditEvent.objects.count() > before  # the read is a write, audited
     assert client.get("/notifications/").content.decode().count(">Unread<") == 1
     # Somebody else's notification is not found, and stays unread.
-    theirs = factories.NotificationFactory.create(recipient=other_school_dsl, channel=IN_APP)
+    theirs = factories.NotificationFactory.create(recipient=other_school_dsl, in_app_only=True)
     assert client.get(f"/notifications/{theirs.pk}/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.read_at is None
     # Marking all read is a POST, and leaves nothing unread.
     assert client.get("/notifications/read/").status_code == 405
     assert client.post("/notifications/read/").status_code == 302
-    assert not Notification.objects.filter(recipient=dsl, read_at__isnull=True, channel=IN_APP)
+    assert not Notification.objects.filter(recipient=dsl, read_at__isnull=True, in_app=True)
     assert Notification.objects.filter(pk=theirs.pk, read_at__isnull=True).exists()
     assert first.pk  # both concerns listed above
 
@@ -175,5 +185,5 @@ def test_opening_the_record_from_the_email_reads_every_notice_about_it(
     other = _concern(world, teacher, Urgency.STANDARD)
     signed_in(client, dsl)
     assert client.get(f"/concerns/{concern.pk}/").status_code == 200
-    unread = Notification.objects.filter(recipient=dsl, channel=IN_APP, read_at__isnull=True)
+    unread = Notification.objects.filter(recipient=dsl, in_app=True, read_at__isnull=True)
     assert list(unread.values_list("concern_id", flat=True)) == [other.pk]

@@ -191,19 +191,19 @@ def test_a_social_workers_counts_open_lists_as_long(
 
 
 def _escalated(referral: Referral, to: Any, clock: str = "decide") -> None:
-    """The sweep's record of an escalation of `referral`, told to `to`."""
+    """The sweep's record of an escalation of `referral`, told to `to` in their digest."""
     escalation = Escalation.objects.create(
         referral=referral, clock=clock, level=1, due_at=timezone.now() - PAST
     )
-    Notification.objects.create(
+    digest = Notification.objects.create(
         recipient=to,
-        channel=Notification.Channel.IN_APP,
         kind="escalation",
         subject="Escalation",
         body="Escalated.",
-        referral=referral,
-        escalation=escalation,
+        digest_key=f"sweep:{escalation.pk}",
+        digest_count=1,
     )
+    digest.escalations.add(escalation)
 
 
 def test_a_team_managers_counts_open_lists_as_long(

@@ -26,7 +26,6 @@ from tests import factories
 from tests.conftest import World, signed_in
 
 QUEUE = "/queue/"
-IN_APP = Notification.Channel.IN_APP
 
 
 def _received(world: World, **extra: Any) -> Referral:
@@ -346,7 +345,7 @@ def test_the_notifications_search_finds_only_records_the_person_may_still_see(
     def notice(concern: Concern, **extra: Any) -> Notification:
         return factories.NotificationFactory.create(
             recipient=dsl,
-            channel=IN_APP,
+            in_app_only=True,
             concern=concern,
             subject=f"Concern #{concern.pk}",
             **extra,
@@ -369,7 +368,7 @@ def test_a_count_stops_at_its_cap(
 ) -> None:
     monkeypatch.setattr(lists, "COUNT_CAP", 3)
     monkeypatch.setattr(lists, "LIST_PAGE_SIZE", 2)
-    first = factories.NotificationFactory.create(recipient=dsl, channel=IN_APP)
+    first = factories.NotificationFactory.create(recipient=dsl, in_app_only=True)
     _copies(first, 5)
     signed_in(client, dsl)
     with CaptureQueriesContext(connection) as queries:
@@ -463,7 +462,7 @@ def test_the_notifications_page_costs_the_same_with_10_and_500(
     concern = factories.ConcernFactory.create(
         agency=world.riverside, child=_child(world, "Nell", "Ashdown"), raised_by=teacher
     )
-    first = factories.NotificationFactory.create(recipient=dsl, channel=IN_APP, concern=concern)
+    first = factories.NotificationFactory.create(recipient=dsl, in_app_only=True, concern=concern)
     _copies(first, 9)
     signed_in(client, dsl)
     address = _search(client, "/notifications/", search="ashdown").wsgi_request.get_full_path()

@@ -300,7 +300,7 @@ def test_claim_then_acknowledge_tells_the_referrer(
     referral.refresh_from_db()
     assert (referral.status, referral.owner) == ("acknowledged", social_worker)
     told = Notification.objects.filter(recipient=dsl, referral=referral)
-    assert {n.channel for n in told} == {"in_app", "email"}
+    assert {(n.in_app, n.email_status) for n in told} == {(True, "pending")}
     assert told.filter(subject="Your referral has been received").exists()
 
 
@@ -320,7 +320,7 @@ def test_the_question_and_answer_thread(
     page = lead.get(f"/referrals/{referral.pk}/").content.decode()
     assert "Who lives at home?" in page
     assert "Send your answer" in page
-    assert Notification.objects.filter(recipient=dsl, channel="email").exists()
+    assert Notification.objects.filter(recipient=dsl, email_status="pending").exists()
     # The front door may not answer its own question.
     assert (
         worker.post(f"/referrals/{referral.pk}/reply/", {"reply-message": "x"}).status_code == 403
@@ -381,7 +381,7 @@ def test_deciding_needs_an_outcome_rationale_and_feedback_and_then_tells_the_ref
     assert referral.factors == ["domestic_abuse"]
     assert referral.events.filter(kind="feedback").exists()
     assert Notification.objects.filter(
-        recipient=dsl, subject="The outcome of your referral", channel="email"
+        recipient=dsl, subject="The outcome of your referral", email_status="pending"
     ).exists()
     lead_page = signed_in(Client(), dsl).get(f"/referrals/{referral.pk}/").content.decode()
     assert "Early help will contact the family this week." in lead_page
