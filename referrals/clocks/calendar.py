@@ -141,13 +141,24 @@ def referral_deadlines(
 
 
 def escalation_due_at(
-    *, authority: LocalAuthority, deadline: datetime.datetime, level: int
+    *,
+    authority: LocalAuthority,
+    deadline: datetime.datetime,
+    level: int,
+    below_fired_at: datetime.datetime | None = None,
 ) -> datetime.datetime | None:
-    """When rung `level` of the ladder falls due for a clock that ran out at `deadline`."""
+    """When rung `level` of the ladder falls due for a clock that ran out at `deadline`.
+
+    Level 1 at the deadline; level 2 `escalation_level_two_after_minutes` after level 1
+    actually fired (`below_fired_at`), not after the deadline: a sweep that runs late (an
+    outage) raises one rung, and the service managers hear only if nobody acts after that.
+    """
     if level == 1:
         return deadline
     if level == TOP_ESCALATION_LEVEL:
-        return _aware(deadline).astimezone(UTC) + datetime.timedelta(
+        if below_fired_at is None:
+            raise ValueError("Level 2 is timed from when level 1 fired.")
+        return _aware(below_fired_at).astimezone(UTC) + datetime.timedelta(
             minutes=authority.escalation_level_two_after_minutes
         )
     return None  # above the top rung nobody else is told

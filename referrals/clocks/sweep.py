@@ -7,7 +7,8 @@ digests and the audit rows (one statement per table, not per referral), and adva
 `escalation_level` and `next_escalation_at`, all in that one transaction. So a sweep killed
 half-way leaves every row either escalated, advanced and in its digests, or untouched; two sweeps
 never take the same row; and a service that changed the referral first (an acknowledgement)
-holds the row lock, so the sweep skips it and, next time, sees the clock it left."""
+holds the row lock, so the sweep skips it and, next time, sees the clock it left. A rung fires
+at most once a run: level 2 falls due a rung interval after level 1 fired."""
 
 from __future__ import annotations
 
@@ -31,7 +32,12 @@ from agencies.models import (
     User,
 )
 from referrals.audit import audit_record_each
-from referrals.clocks.calendar import LONDON, WorkingCalendar, escalation_due_at
+from referrals.clocks.calendar import (
+    LONDON,
+    TOP_ESCALATION_LEVEL,
+    WorkingCalendar,
+    escalation_due_at,
+)
 from referrals.clocks.running import running_clock
 from referrals.core import states
 from referrals.core.states import Clock
@@ -244,7 +250,9 @@ def _referrer_notices(
     referral, deadline = rung.referral, rung.deadline
     authority = referral.local_authority
     verb = _verb(rung.clock)
-    next_rung = escalation_due_at(authority=authority, deadline=deadline, level=2)
+    next_rung = escalation_due_at(
+        authority=authority, deadline=deadline, level=2, below_fired_at=now
+    )
     then = (
         f" If it is still not {verb} by {_when(next_rung)}, the service managers are told."
         if next_rung
@@ -451,7 +459,12 @@ def _advance(
     clock, deadline = running
     authority: LocalAuthority = referral.local_authority
     level = referral.escalation_level + 1
-    due_at = escalation_due_at(authority=authority, deadline=deadline, level=level)
+    due_at: datetime.datetime | None = None
+    if level == 1:
+        due_at = escalation_due_at(authority=authority, deadline=deadline, level=1)
+    elif level <= TOP_ESCALATION_LEVEL:
+        # Timed from when the rung below actually fired, which stored it then.
+        due_at = referral.next_escalation_at
     rung = None
     if due_at is not None and due_at <= now:
         out_of_hours = not calendars.calendar(authority).is_working_time(now)
@@ -464,7 +477,9 @@ def _advance(
             ladder=_ladder(referral, level, out_of_hours=out_of_hours, people=people),
         )
         referral.escalation_level = level
-        due_at = escalation_due_at(authority=authority, deadline=deadline, level=level + 1)
+        due_at = escalation_due_at(
+            authority=authority, deadline=deadline, level=level + 1, below_fired_at=now
+        )
     # After the top rung, or when the stored time was stale, the column says what is next.
     referral.next_escalation_at = due_at
     return rung

@@ -247,11 +247,15 @@ def test_a_naive_time_is_refused(england: LocalAuthority) -> None:
         )
 
 
-def test_the_ladder_level_two_comes_the_configured_time_after_the_deadline() -> None:
+def test_the_ladder_level_two_comes_the_configured_time_after_level_one_fired() -> None:
     authority = _authority(Nation.ENGLAND, escalation_level_two_after_minutes=45)
     deadline = _at(2026, 11, 24, 10, 0)
     assert escalation_due_at(authority=authority, deadline=deadline, level=1) == deadline
+    # Level 1 fired two hours late (an outage): level 2 is 45 minutes after that, not before.
+    fired = deadline + datetime.timedelta(hours=2)
     assert escalation_due_at(
-        authority=authority, deadline=deadline, level=2
-    ) == deadline + datetime.timedelta(minutes=45)
+        authority=authority, deadline=deadline, level=2, below_fired_at=fired
+    ) == fired + datetime.timedelta(minutes=45)
+    with pytest.raises(ValueError, match="when level 1 fired"):
+        escalation_due_at(authority=authority, deadline=deadline, level=2)
     assert escalation_due_at(authority=authority, deadline=deadline, level=3) is None

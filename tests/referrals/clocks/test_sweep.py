@@ -99,7 +99,8 @@ def test_unacknowledged_referral_escalates_once(
         DEADLINE,
     )
     assert referral.escalation_level == 1
-    assert referral.next_escalation_at == DEADLINE + datetime.timedelta(hours=2)
+    # Level 2 is timed from when level 1 fired, not from the deadline.
+    assert referral.next_escalation_at == DEADLINE + datetime.timedelta(hours=2, minutes=1)
     assert _told(referral, team_manager) == {"email", "in_app"}
     assert _told(referral, social_worker) == set()
     assert _told(referral, dsl) == {"email", "in_app"}  # the referrer
@@ -124,7 +125,7 @@ def test_the_referrer_is_told_the_deadline_passed_and_the_route(
     assert (notice.in_app, notice.email_status) == (True, Notification.EmailStatus.PENDING)
     assert notice.subject == "Your referral has passed its deadline"
     assert "Front Door team managers" in notice.body
-    assert "service managers are told" in notice.body
+    assert "by 12:31 on 25 November 2026, the service managers are told" in notice.body
     assert world.northshire.front_door_phone in notice.body
 
 
@@ -135,9 +136,10 @@ def test_level_two_tells_the_service_managers_and_then_the_ladder_ends(
         referral = _submit(world, dsl)
     with time_machine.travel(DEADLINE + datetime.timedelta(minutes=5), tick=False):
         referral_escalations_sweep()
-    with time_machine.travel(DEADLINE + datetime.timedelta(minutes=119), tick=False):
+    # Two hours after level 1 fired (five minutes after the deadline), not after the deadline.
+    with time_machine.travel(DEADLINE + datetime.timedelta(minutes=124), tick=False):
         assert referral_escalations_sweep() == 0
-    with time_machine.travel(DEADLINE + datetime.timedelta(minutes=121), tick=False):
+    with time_machine.travel(DEADLINE + datetime.timedelta(minutes=126), tick=False):
         assert referral_escalations_sweep() == 1
     with time_machine.travel(DEADLINE + datetime.timedelta(days=3), tick=False):
         assert referral_escalations_sweep() == 0
@@ -147,21 +149,52 @@ def test_level_two_tells_the_service_managers_and_then_the_ladder_ends(
     assert referral.escalation_level == 2
     assert referral.next_escalation_at is None
     level_two = referral.escalations.get(level=2)
+    assert level_two.due_at == DEADLINE + datetime.timedelta(minutes=125)
     assert _told(referral, service_manager) == {"email", "in_app"}
     # Level 2 is told to the service managers only; the referrer heard at level 1.
     assert set(level_two.digests.values_list("recipient_id", flat=True)) == {service_manager.pk}
     assert not level_two.notifications.exists()
 
 
-def test_a_late_sweep_catches_up_one_rung_at_a_time(
+def test_after_a_two_hour_outage_one_sweep_raises_one_rung_not_two(
     world: World, dsl: Any, team_manager: Any, service_manager: Any
 ) -> None:
     with time_machine.travel(TUESDAY, tick=False):
         referral = _submit(world, dsl)
-    # Nothing ran for a day (an outage): the first sweep back makes both rungs, in order.
-    with time_machine.travel(DEADLINE + datetime.timedelta(days=1), tick=False):
-        referral_escalations_sweep(batch_size=1)
-    assert list(referral.escalations.order_by("id").values_list("level", flat=True)) == [1, 2]
+    # Nothing ran from the deadline until two hours later (an outage): the first sweep back
+    # tells the team managers, and only them, however late it is.
+    back = DEADLINE + datetime.timedelta(hours=2)
+    with time_machine.travel(back, tick=False):
+        assert referral_escalations_sweep() == 1
+        assert referral_escalations_sweep() == 0
+    assert list(referral.escalations.values_list("level", flat=True)) == [1]
+    assert _told(referral, team_manager) == {"email", "in_app"}
+    assert _told(referral, service_manager) == set()
+    referral.refresh_from_db()
+    assert referral.next_escalation_at == back + datetime.timedelta(hours=2)
+    # The service managers are told a rung interval after that sweep, if nobody acted.
+    with time_machine.travel(back + datetime.timedelta(minutes=119), tick=False):
+        assert referral_escalations_sweep() == 0
+    with time_machine.travel(back + datetime.timedelta(minutes=121), tick=False):
+        assert referral_escalations_sweep() == 1
+    assert list(referral.escalations.order_by("level").values_list("level", flat=True)) == [1, 2]
+    assert _told(referral, service_manager) == {"email", "in_app"}
+
+
+def test_after_an_outage_a_referral_acknowledged_before_its_second_rung_never_reaches_it(
+    world: World, dsl: Any, team_manager: Any, social_worker: Any, service_manager: Any
+) -> None:
+    with time_machine.travel(TUESDAY, tick=False):
+        referral = _submit(world, dsl)
+    back = DEADLINE + datetime.timedelta(hours=3)
+    with time_machine.travel(back, tick=False):
+        assert referral_escalations_sweep() == 1
+    with time_machine.travel(back + datetime.timedelta(minutes=30), tick=False):
+        referral_acknowledge(referral=referral, user=social_worker)
+    with time_machine.travel(back + datetime.timedelta(minutes=121), tick=False):
+        referral_escalations_sweep()
+    assert not referral.escalations.filter(clock=Clock.ACKNOWLEDGE, level=2).exists()
+    assert _told(referral, service_manager) == set()
 
 
 def test_an_acknowledgement_in_time_stops_the_acknowledgement_clock(
