@@ -1,6 +1,6 @@
 """Measurements, each run inside Django against one benchmark database; prints one JSON line.
 
-python -m bench.measure queue|api|sweep|empty-sweep|explain|prepare-http
+python -m bench.measure queue|api|prepared|sweep|empty-sweep|explain|prepare-http|prepare-mixed
 """
 
 from __future__ import annotations
@@ -182,6 +182,64 @@ def api() -> dict[str, Any]:
     }
 
 
+def prepared() -> dict[str, Any]:
+    """The prepared-statements trial: the API page and the queue page on two connections of one
+    process in turn, one binding parameters in the client (Django's default), the other binding
+    them on the server and preparing each statement after 5 runs (psycopg's threshold).
+    Alternating cancels the load others put on the machine; no pool, one kept connection each."""
+    from django.db import connections
+    from django.db.utils import load_backend
+    from django.test import Client
+
+    base = connections.settings["default"]
+    options = {
+        k: v
+        for k, v in base["OPTIONS"].items()
+        if k not in ("pool", "server_side_binding", "prepare_threshold")
+    }
+
+    def wrapper(extra: dict[str, Any]) -> Any:
+        settings_dict = {**base, "CONN_MAX_AGE": None, "OPTIONS": {**options, **extra}}
+        return load_backend(base["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+
+    variants = {
+        "client_binding": wrapper({}),
+        "server_binding_prepared": wrapper({"server_side_binding": True, "prepare_threshold": 5}),
+    }
+    _team, token = _api_client()
+    _team, user = _busiest_front_door()
+    pages = Client()
+    pages.force_login(user)
+    api = Client()
+    headers = {"Authorization": f"Bearer {token}"}
+    calls = {
+        "api": lambda: api.get("/api/v1/referrals/", {"page_size": 100}, headers=headers),
+        "queue": lambda: pages.get("/queue/"),
+    }
+
+    def on(name: str, call: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            connections["default"] = variants[name]
+            response = call()
+            assert response.status_code == 200
+            return response
+
+        return run
+
+    result: dict[str, Any] = {}
+    for page, call in calls.items():
+        off, on_ = _alternate(on("client_binding", call), on("server_binding_prepared", call))
+        result[page] = {
+            "client_binding": _percentiles(off),
+            "server_binding_prepared": _percentiles(on_),
+            "ratio_p50": round(statistics.median(on_) / statistics.median(off), 3),
+        }
+    with variants["server_binding_prepared"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        result["statements_prepared"] = cursor.fetchone()[0]
+    return result
+
+
 def sweep() -> dict[str, Any]:
     """Make 100,000 referrals overdue (on a throwaway copy), then sweep them all."""
     from django.db import connection
@@ -307,13 +365,76 @@ def prepare_http() -> dict[str, Any]:
     return {"token": token}
 
 
+def _signed_in(user: Any) -> str:
+    """A session as after signing in with a password and an authenticator code (as the tests'
+    `signed_in` makes one): its cookie's value."""
+    from django.conf import settings
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    client = Client()
+    client.force_login(user)  # records the UserSession, as signing in does
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    # Run with REQUIRE_MFA on: a session without its second factor would be sent to it.
+    assert client.get("/queue/").status_code == 200
+    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def prepare_mixed() -> dict[str, Any]:
+    """Signed-in sessions for the front-door social workers of the busiest authorities (five a
+    team), each with the referrals in its team's queue, and a token for API submissions."""
+    from django.conf import settings
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from agencies.models import Membership, Role
+    from referrals.core import states
+    from referrals.models import Referral
+
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    per_team = 5
+    teams = [
+        row["team"]
+        for row in Referral.objects.filter(status__in=states.OPEN, team__name="Front Door")
+        .values("team")
+        .annotate(n=Count("id"))
+        .order_by("-n")[: -(-clients // per_team)]
+    ]
+    sessions = []
+    for team in teams:
+        referrals = [
+            reverse("referral-detail", args=[pk])
+            for pk in Referral.objects.filter(team_id=team, status__in=states.IN_QUEUE)
+            .order_by("-id")
+            .values_list("id", flat=True)[:200]
+        ]
+        members = Membership.objects.filter(team_id=team, role=Role.SOCIAL_WORKER).order_by("id")
+        for membership in members[:per_team]:
+            sessions.append({"cookie": _signed_in(membership.user), "referrals": referrals})
+    _team, token = _api_client()
+    return {
+        "sessions": sessions[:clients],
+        "cookie_name": settings.SESSION_COOKIE_NAME,
+        "queue": reverse("referral-queue"),
+        "token": token,
+    }
+
+
 COMMANDS: dict[str, Callable[[], dict[str, Any]]] = {
     "queue": queue,
     "api": api,
     "sweep": sweep,
     "empty-sweep": empty_sweep,
     "explain": explain,
+    "prepared": prepared,
     "prepare-http": prepare_http,
+    "prepare-mixed": prepare_mixed,
 }
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -94,3 +101,59 @@ def create_database(name: str) -> None:
     with psycopg.connect(url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+HTTP_PORT = int(os.environ.get("BENCH_HTTP_PORT", "8765"))
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str]) -> Iterator[int]:
+    """gunicorn serving the service as production starts it (safeguarding/gunicorn.py, its
+    access log thrown away); yields the port. BENCH_GUNICORN_WORKERS and _THREADS override the
+    config file's workers and threads (4 and 4 where it names none)."""
+    config = importlib.import_module("safeguarding.gunicorn")
+    workers = os.environ.get("BENCH_GUNICORN_WORKERS") or str(getattr(config, "workers", 4))
+    threads = os.environ.get("BENCH_GUNICORN_THREADS") or str(getattr(config, "threads", 4))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "safeguarding.wsgi",
+            "-c",
+            "python:safeguarding.gunicorn",
+            "--bind",
+            f"127.0.0.1:{HTTP_PORT}",
+            "--workers",
+            workers,
+            "--threads",
+            threads,
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_http(process)
+        yield HTTP_PORT
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _wait_for_http(process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("gunicorn stopped as it started")
+        try:
+            # The sign-in page answers anyone; /healthz would also wait on the broker.
+            url = f"http://127.0.0.1:{HTTP_PORT}/accounts/login/"
+            urllib.request.urlopen(url, timeout=10)
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not start")
