@@ -87,36 +87,49 @@ def roles_grant(roles: frozenset[str], capability: str) -> bool:
     return any(capability in ROLE_PERMISSIONS.get(Role(role), ()) for role in roles)
 
 
+def _role_grants(capability: str) -> Exists:
+    """Whether the group of the outer row's role (`role_group`) holds the permission."""
+    app_label, codename = capability.split(".")
+    return Exists(
+        Group.objects.filter(
+            name=OuterRef("role_group"),
+            permissions__codename=codename,
+            permissions__content_type__app_label=app_label,
+        )
+    )
+
+
+def _agencies_granting(user: User, capability: str) -> dict[int, Agency]:
+    """The active agencies in which the person's roles grant the capability, by id: one query
+    for all of them, cached on the user object for the rest of the request (a page and the
+    service it calls ask again, and the API asks before the service does)."""
+    cache: dict[str, dict[int, Agency]] = user.__dict__.setdefault("_capability_agencies", {})
+    if capability not in cache:
+        memberships = (
+            Membership.objects.filter(user=user, agency__is_active=True)
+            .annotate(role_group=Concat(Value(ROLE_GROUP_PREFIX), "role"))
+            .filter(_role_grants(capability))
+            .select_related("agency")
+            .order_by("agency__name", "agency_id")
+        )
+        # By name, as the database orders them: the first is the one a form acts for.
+        cache[capability] = {m.agency_id: m.agency for m in memberships}
+    return cache[capability]
+
+
 def user_has_capability(*, user: User, capability: str, agency: Agency | None = None) -> bool:
     """Whether any of the user's roles (in `agency`, when given) grants the permission."""
     if not user.is_authenticated or not user.is_active:
         return False
-    app_label, codename = capability.split(".")
-    role_grants = Group.objects.filter(
-        name=OuterRef("role_group"),
-        permissions__codename=codename,
-        permissions__content_type__app_label=app_label,
-    )
-    memberships = Membership.objects.filter(user=user, agency__is_active=True)
-    if agency is not None:
-        memberships = memberships.filter(agency=agency)
-    return (
-        memberships.annotate(role_group=Concat(Value(ROLE_GROUP_PREFIX), "role"))
-        .filter(Exists(role_grants))
-        .exists()
-    )
+    granting = _agencies_granting(user, capability)
+    return bool(granting) if agency is None else agency.pk in granting
 
 
 def agencies_with_capability(*, user: User, capability: str) -> list[Agency]:
     """The agencies in which the person holds the capability, by name."""
-    ids = {
-        m.agency_id
-        for m in Membership.objects.filter(user=user, agency__is_active=True).select_related(
-            "agency"
-        )
-        if user_has_capability(user=user, capability=capability, agency=m.agency)
-    }
-    return list(Agency.objects.filter(pk__in=ids).order_by("name"))
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(_agencies_granting(user, capability).values())
 
 
 def require_capability(*, user: User, capability: str, agency: Agency | None) -> None:
