@@ -328,12 +328,18 @@ class ReferralsView(ApiView):
 
 
 def _created(request: Request, referral: Referral, *, replayed: bool) -> Response:
-    """201 with the referral, read back through the selector as every answer is."""
-    referral = (
-        referral_list_for_user(user=_user(request))
-        .select_related(*REFERRAL_ROW)
-        .get(pk=referral.pk)
-    )
+    """201 with the referral. One made just now is written from the rows just written, all in
+    hand (its maker always sees what its agency refers); a replay is read back through the
+    selector, as every answer is."""
+    if replayed:
+        referral = (
+            referral_list_for_user(user=_user(request))
+            .select_related(*REFERRAL_ROW)
+            .get(pk=referral.pk)
+        )
+    else:
+        # Nothing is decided yet: no query to find no decision.
+        Referral.decision.related.set_cached_value(referral, None)
     response = Response(
         ReferralSerializer(referral, context={"user": request.user}).data,
         status=status.HTTP_201_CREATED,

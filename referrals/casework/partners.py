@@ -11,7 +11,7 @@ from oauth2_provider.models import get_application_model
 from agencies.capabilities import agencies_with_capability
 from agencies.models import Agency, LocalAuthority, Membership, Role, User
 from referrals.audit import api_actor_label, audit_record, audit_rows_last
-from referrals.casework.referrals import ReferralFields, referral_create, referral_submit
+from referrals.casework.referrals import ReferralFields, referral_create_and_submit
 from referrals.children.services import ChildFields, child_create
 from referrals.core import errors
 from referrals.core.errors import ApplicationError
@@ -60,19 +60,23 @@ class PartnerChild(ChildFields, total=False):
     id: int
 
 
-def _child_for(*, user: User, agency: Agency, child: PartnerChild) -> Child:
+def _child_for(*, user: User, agency: Agency, child: PartnerChild) -> tuple[Child, bool]:
+    """The child, locked or recorded just now (held till the end of the transaction: the
+    pattern rules need the lock), and whether it was recorded."""
+    # The child's row only, never the rows the selector reads to decide who may see it.
+    visible = child_list_for_user(user=user).select_for_update(of=("self",))
     if child.get("id") is not None:
-        found = child_list_for_user(user=user).filter(pk=child["id"]).first()
+        found = visible.filter(pk=child["id"]).first()
         if found is None:
             raise ApplicationError(CHILD_NOT_FOUND, code="not_found")
-        return found
+        return found, False
     nhs_number = child.get("nhs_number") or ""
     if nhs_number:
-        known = child_list_for_user(user=user).filter(nhs_number=nhs_number).first()
+        known = visible.filter(nhs_number=nhs_number).first()
         if known is not None:
-            return known
+            return known, False
     details = cast(ChildFields, {key: value for key, value in child.items() if key != "id"})
-    return child_create(user=user, agency=agency, **details)
+    return child_create(user=user, agency=agency, **details), True
 
 
 def referral_submit_for_agency(
@@ -89,30 +93,27 @@ def referral_submit_for_agency(
 
     Raises IdempotentReplay when the key was used with the same request before.
     """
-    if idempotency_key:
-        _replay_or_reuse_error(user=user, key=idempotency_key, request_hash=request_hash)
     try:
         with transaction.atomic(), audit_rows_last():
-            key_row = None
-            if idempotency_key:
-                # Inserted first: a concurrent retry with the same key waits here on the unique
-                # index until this transaction ends, then replays what it made.
-                key_row = IdempotencyKey.objects.create(
-                    client=user, key=idempotency_key, request_hash=request_hash
-                )
-            the_child = _child_for(user=user, agency=agency, child=child)
-            draft = referral_create(
+            the_child, recorded = _child_for(user=user, agency=agency, child=child)
+            referral = referral_create_and_submit(
                 user=user,
                 agency=agency,
                 child=the_child,
                 local_authority=local_authority,
                 actor_label=api_actor_label(user),
+                child_held=True,
+                standalone_child=recorded and the_child.merged_into_id is None,
                 **fields,
             )
-            referral = referral_submit(referral=draft, user=user, actor_label=api_actor_label(user))
-            if key_row is not None:
-                key_row.referral = referral
-                key_row.save(update_fields=["referral"])
+            if idempotency_key:
+                # Last, with what was made: a retry with the same key, concurrent or later,
+                # stops here on the unique index (waiting until this one ends), its whole
+                # transaction rolls back, and it replays what this one made. Not looked up
+                # first: a first try is every request, a retry is rare.
+                IdempotencyKey.objects.create(
+                    client=user, key=idempotency_key, request_hash=request_hash, referral=referral
+                )
             return referral
     except IntegrityError:
         if not idempotency_key:

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterable
 from typing import TypedDict, Unpack
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,10 +19,11 @@ from referrals.casework.common import (
     receiving_agency,
     require_receiving_capability,
 )
+from referrals.clocks.routing import authority_read
 from referrals.clocks.running import referral_clocks_start
-from referrals.concerns.drafts import drafts_discard_for
+from referrals.concerns.drafts import draft_hold, drafts_discard_for
 from referrals.core import errors, states
-from referrals.core.errors import ensure
+from referrals.core.errors import ApplicationError, ensure
 from referrals.core.states import Step
 from referrals.models import (
     AuditAction,
@@ -34,7 +36,7 @@ from referrals.models import (
 )
 from referrals.outbox.notices import notifications_create
 from referrals.outbox.recipients import team_members
-from referrals.patterns.services import pattern_flags_evaluate
+from referrals.patterns.services import pattern_flags_evaluate, pattern_rules_read
 from referrals.visibility import user_is_referrer_side
 
 
@@ -57,20 +59,32 @@ class ReferralFields(TypedDict, total=False):
 # Keys a service sets from rows it has just read or written, so full_clean need not look each
 # one up again (PostgreSQL checks every foreign key on commit). No constraint reads them.
 _REFERRAL_KEYS_READ = ["child", "referring_agency", "referrer", "local_authority"]
+_CONSENT_RULE = next(
+    c for c in Referral._meta.constraints if c.name == "referral_consent_reason_required"
+)
 
 
-@transaction.atomic
-def referral_create(
+def _validated(referral: Referral, *, exclude: list[str]) -> None:
+    """full_clean, with the consent constraint checked here rather than by the database:
+    Django asks it with a query in a savepoint of its own, three round trips (PostgreSQL
+    enforces it on the row whatever writes it)."""
+    referral.full_clean(exclude=exclude, validate_constraints=False)
+    if referral.consent != Referral.Consent.GIVEN and not referral.consent_reason:
+        rule = ValidationError(
+            _CONSENT_RULE.get_violation_error_message(), code=_CONSENT_RULE.violation_error_code
+        )
+        raise ValidationError({NON_FIELD_ERRORS: [rule]})
+
+
+def _referral_new(
     *,
     user: User | None,
     agency: Agency,
     child: Child,
-    concerns: Iterable[Concern] = (),
-    local_authority: LocalAuthority | None = None,
-    actor_label: str = "",
-    **fields: Unpack[ReferralFields],
+    local_authority: LocalAuthority | None,
+    fields: ReferralFields,
 ) -> Referral:
-    """Start a draft referral to the child's (or the given) local authority."""
+    """A draft referral in memory (not yet saved) to the child's (or the given) authority."""
     if user is not None:
         require_capability(user=user, capability="referrals.add_referral", agency=agency)
     referral = Referral(
@@ -88,7 +102,25 @@ def referral_create(
         referral.referrer_name = referral.referrer_name or str(person)
         referral.referrer_email = referral.referrer_email or person.email
         referral.referrer_phone = referral.referrer_phone or person.phone
-    referral.full_clean(exclude=["team", *_REFERRAL_KEYS_READ])
+    return referral
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    user: User | None,
+    agency: Agency,
+    child: Child,
+    concerns: Iterable[Concern] = (),
+    local_authority: LocalAuthority | None = None,
+    actor_label: str = "",
+    **fields: Unpack[ReferralFields],
+) -> Referral:
+    """Start a draft referral to the child's (or the given) local authority."""
+    referral = _referral_new(
+        user=user, agency=agency, child=child, local_authority=local_authority, fields=fields
+    )
+    _validated(referral, exclude=["team", *_REFERRAL_KEYS_READ])
     referral.save()
     concerns = list(concerns)
     if concerns:
@@ -102,6 +134,23 @@ def referral_create(
         actor_label=actor_label,
     )
     return referral
+
+
+def _submitted_tell_and_evaluate(
+    referral: Referral, *, held: bool = False, standalone: bool = False
+) -> None:
+    """What follows every submission: the team is told, and the pattern rules run."""
+    notifications_create(
+        recipients=team_members(team_id=referral.team_id),
+        subject="A new referral is in your queue",
+        kind=NotificationKind.REFERRAL_RECEIVED,
+        body=f"Referral #{referral.pk} ({referral.get_urgency_display()}) needs acknowledging.",
+        referral=referral,
+    )
+    # A referral may complete a pattern, or repeat one the authority closed.
+    pattern_flags_evaluate(
+        child=referral.child, referral=referral, held=held, standalone=standalone
+    )
 
 
 @transaction.atomic
@@ -141,16 +190,91 @@ def referral_submit(
         actor_label=actor_label,
         data={"team": referral.team_id, "urgency": referral.urgency},
     )
-    notifications_create(
-        recipients=team_members(team_id=referral.team_id),
-        subject="A new referral is in your queue",
-        kind=NotificationKind.REFERRAL_RECEIVED,
-        body=f"Referral #{referral.pk} ({referral.get_urgency_display()}) needs acknowledging.",
-        referral=referral,
-    )
-    # A referral may complete a pattern, or repeat one the authority closed.
-    pattern_flags_evaluate(child=referral.child, referral=referral)
+    _submitted_tell_and_evaluate(referral)
     return referral
+
+
+def _made_and_submitted(
+    *,
+    user: User,
+    agency: Agency,
+    child: Child,
+    concerns: list[Concern],
+    local_authority: LocalAuthority | None,
+    actor_label: str,
+    fields: ReferralFields,
+    held: bool = False,
+    standalone: bool = False,
+) -> Referral:
+    """referral_create then referral_submit, as one INSERT of a referral already routed with
+    its clocks running (no draft row to write, lock and rewrite). The authority is read once
+    with everything routing, the clocks and the pattern rules need. The caller holds the
+    transaction and an audit_rows_last() block."""
+    referral = _referral_new(
+        user=user, agency=agency, child=child, local_authority=local_authority, fields=fields
+    )
+    referral.local_authority = authority_read(referral.local_authority_id, **pattern_rules_read())
+    states.transition(referral, Step.SUBMIT)
+    referral_clocks_start(referral=referral, now=timezone.now())
+    _validated(referral, exclude=["team", *_REFERRAL_KEYS_READ])
+    referral.save()
+    if concerns:
+        referral.concerns.add(*concerns)
+    ReferralEvent.objects.bulk_create(
+        ReferralEvent(referral=referral, kind=kind, actor=user, agency=agency)
+        for kind in (ReferralEvent.Kind.CREATED, ReferralEvent.Kind.SUBMITTED)
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.CREATE,
+        target=referral,
+        agency=agency,
+        actor_label=actor_label,
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SUBMIT,
+        target=referral,
+        agency=agency,
+        actor_label=actor_label,
+        data={"team": referral.team_id, "urgency": referral.urgency},
+    )
+    _submitted_tell_and_evaluate(referral, held=held, standalone=standalone)
+    return referral
+
+
+# No savepoint inside the API's transaction: a failure fails the whole submission anyway.
+@transaction.atomic(savepoint=False)
+@audit_rows_last()
+def referral_create_and_submit(
+    *,
+    user: User,
+    agency: Agency,
+    child: Child,
+    concerns: Iterable[Concern] = (),
+    local_authority: LocalAuthority | None = None,
+    actor_label: str = "",
+    child_held: bool = False,
+    standalone_child: bool = False,
+    **fields: Unpack[ReferralFields],
+) -> Referral:
+    """Make a referral and send it in one step (an agency's system over the API).
+
+    `child_held`: the caller locked the child's row, or recorded the child, in this
+    transaction; `standalone_child`: recorded and linked to no other record, so this referral
+    is all there is about them (pattern_flags_evaluate).
+    """
+    return _made_and_submitted(
+        user=user,
+        agency=agency,
+        child=child,
+        concerns=list(concerns),
+        local_authority=local_authority,
+        actor_label=actor_label,
+        fields=fields,
+        held=child_held,
+        standalone=standalone_child,
+    )
 
 
 @transaction.atomic
@@ -161,17 +285,35 @@ def referral_send(
     agency: Agency,
     child: Child,
     concerns: Iterable[Concern] = (),
+    draft: Draft | None = None,
+    version: int = 0,
     **fields: Unpack[ReferralFields],
 ) -> Referral:
-    """Make and submit a referral from the check-your-answers page, discarding its draft."""
+    """Make and submit a referral from the check-your-answers page, discarding its draft.
+
+    With the `draft` the page showed, at the `version` it showed, the draft is held at that
+    version until the referral is made, or the send is refused (code "changed") when it has
+    changed or closed meanwhile: what is sent is what was checked.
+    """
+    if draft is not None and not draft_hold(
+        user=user, kind=Draft.Kind.REFERRAL, child=child, draft_id=draft.pk, version=version
+    ):
+        raise ApplicationError(errors.REFERRAL_CHANGED_SINCE_CHECKED, code="changed")
     concerns = list(concerns)
     ensure(
         all(c.child_id == child.pk and c.agency_id == agency.pk for c in concerns),
         errors.PERMISSION_DENIED,
         code="permission_denied",
     )
-    referral = referral_create(user=user, agency=agency, child=child, concerns=concerns, **fields)
-    referral = referral_submit(referral=referral, user=user)
+    referral = _made_and_submitted(
+        user=user,
+        agency=agency,
+        child=child,
+        concerns=concerns,
+        local_authority=None,
+        actor_label="",
+        fields=fields,
+    )
     drafts_discard_for(user=user, kind=Draft.Kind.REFERRAL, child=child)
     return referral
 

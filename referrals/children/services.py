@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import TypedDict, Unpack
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from agencies.models import Agency, User
@@ -29,15 +30,31 @@ class ChildFields(TypedDict, total=False):
     local_authority_id: int
 
 
-@transaction.atomic
+_BORN_OR_UNBORN = next(c for c in Child._meta.constraints if c.name == "child_born_or_unborn")
+
+
+# In the caller's transaction when there is one (an API submission): nothing catches a failure
+# halfway, so no savepoint (two round trips).
+@transaction.atomic(savepoint=False)
 def child_create(*, user: User, agency: Agency, **fields: Unpack[ChildFields]) -> Child:
     """Record a child that no agency has recorded before."""
     child = Child(created_by_agency=agency, **fields)
-    child.local_authority_id = fields.get("local_authority_id") or agency.local_authority_id
-    # The agency is a row already read: no need to look it up again (PostgreSQL checks it).
-    child.full_clean(exclude=["created_by_agency"])
+    named = fields.get("local_authority_id")
+    child.local_authority_id = named or agency.local_authority_id
+    # The agency (and its authority, unless another was named) are rows already read: no need
+    # to look them up again (PostgreSQL checks them). The one check constraint is asked here:
+    # Django asks the database, in a savepoint, three round trips.
+    child.full_clean(
+        exclude=["created_by_agency", *([] if named else ["local_authority"])],
+        validate_constraints=False,
+    )
+    if child.date_of_birth is not None and child.expected_date_of_birth is not None:
+        message = _BORN_OR_UNBORN.get_violation_error_message()
+        raise ValidationError({NON_FIELD_ERRORS: [message]})
     child.save()
     audit_record(actor=user, action=AuditAction.CREATE, target=child, agency=agency)
     # The authority's one picture of the child: the same NHS number is the same child.
-    child_link_same_nhs_number(child=child)
+    linked = child_link_same_nhs_number(child=child)
+    if linked is not None:
+        child.merged_into_id = linked.kept_id  # as the merge left the row
     return child
