@@ -140,7 +140,9 @@ def draft_discard(*, user: User, draft: Draft) -> None:
         _close(user=user, draft=row, version=row.version)
 
 
-@transaction.atomic
+# Inside the send's or the concern's transaction: nothing catches a failure halfway, so no
+# savepoint (two round trips).
+@transaction.atomic(savepoint=False)
 def drafts_discard_for(
     *, user: User, kind: str, child: Child, agency: Agency | None = None, version: int = 0
 ) -> None:
@@ -153,7 +155,8 @@ def drafts_discard_for(
     """
     if not 0 <= version < DRAFT_VERSION_MAX:
         version = 0
-    locked = Draft.objects.select_for_update()
+    # With its agency, which the audit row names (the draft's row only is locked).
+    locked = Draft.objects.select_for_update(of=("self",)).select_related("agency")
     draft = locked.filter(owner=user, kind=kind, child=child).first()
     if draft is None and agency is not None and version > 0:
         closed = {"agency": agency, "payload": {}, "version": version, "closed_at": timezone.now()}

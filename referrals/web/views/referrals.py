@@ -7,24 +7,24 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from agencies.capabilities import agencies_with_capability
 from agencies.models import Agency
-from referrals.audit import audit_record_many
+from referrals.audit import audit_denied, audit_record, audit_record_many
 from referrals.casework.home import REFERRAL_ORDERS, ReferralFilters, referral_list_filtered
 from referrals.casework.referrals import referral_send, referral_withdraw
-from referrals.concerns.drafts import DraftChanged, draft_hold, draft_save
+from referrals.concerns.drafts import DraftChanged, draft_save
 from referrals.core import errors
 from referrals.core.choices import URGENCY_OPTIONS, CinCategory, Factor
 from referrals.core.errors import ApplicationError
 from referrals.models import AuditAction, Child, Concern, Draft, Referral
 from referrals.visibility import (
     child_get_for_user,
+    child_list_for_user,
     concern_list_for_user,
     draft_get_for_user,
     draft_version_for,
@@ -240,23 +240,37 @@ def _send(
         return _check_again(request, child, message)
     try:
         # The draft is held at that version until the referral is made: a save made meanwhile
-        # waits for it, one made since the page was read makes this refuse.
-        with transaction.atomic():
-            if not draft_hold(
-                user=request.user, kind=KIND, child=child, draft_id=draft.pk, version=version
-            ):
-                raise ApplicationError(errors.REFERRAL_CHANGED_SINCE_CHECKED, code="changed")
-            referral = referral_send(
-                user=request.user,
-                agency=agency,
-                child=child,
-                concerns=chosen,
-                **form.referral_fields(),
-            )
+        # waits for it, one made since the page was read makes this refuse ("changed").
+        referral = referral_send(
+            user=request.user,
+            agency=agency,
+            child=child,
+            concerns=chosen,
+            draft=draft,
+            version=version,
+            **form.referral_fields(),
+        )
     except ApplicationError as exc:
-        return _check_again(request, child, exc.message) if exc.code == "changed" else exc.message
+        if exc.code == "changed":
+            return _check_again(request, child, exc.message)
+        # The page is shown again, with the child: now the child is read (_checked_child).
+        audit_record(actor=request.user, action=AuditAction.VIEW, target=child)
+        return exc.message
     request.session[CHECKED_SESSION_KEY] = _checked_without(request, draft.pk)
     return _sent(request, referral)
+
+
+def _checked_child(request: AuthenticatedHttpRequest, child_pk: int) -> Child:
+    """The child, through the selector: 404 to outsiders, audited. The page reads the child;
+    a send does not show the child (the referral it makes is what is audited, as a draft's
+    autosave is), so its read is audited only if the page is shown again (_send)."""
+    if request.method != "POST":
+        return child_get_for_user(user=request.user, pk=child_pk)
+    child = child_list_for_user(user=request.user).filter(pk=child_pk).first()
+    if child is None:
+        audit_denied(actor=request.user, target_type=Child, target_id=child_pk)
+        raise Http404
+    return child
 
 
 def _check_again(request: AuthenticatedHttpRequest, child: Child, message: str) -> HttpResponse:
@@ -275,7 +289,7 @@ def _checked_without(request: AuthenticatedHttpRequest, draft_pk: int) -> dict[s
 def referral_check(request: AuthenticatedHttpRequest, child_pk: int) -> HttpResponse:
     """Check your answers, then send: routed to the receiving authority's queue."""
     agency = acting_agency(request, KIND)
-    child = child_get_for_user(user=request.user, pk=child_pk)
+    child = _checked_child(request, child_pk)
     draft = draft_get_for_user(user=request.user, kind=KIND, child=child)
     if draft is None:
         return redirect("referral-new", child_pk=child.pk)
