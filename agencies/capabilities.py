@@ -8,6 +8,7 @@ comes from the selectors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
@@ -99,10 +100,54 @@ def _role_grants(capability: str) -> Exists:
     )
 
 
+# Every capability the roles' table grants: each membership is read with whether its role's
+# group holds each one, so every check a request makes is answered from one query.
+_GRANTABLE = tuple(sorted({name for names in ROLE_PERMISSIONS.values() for name in names}))
+
+
+@dataclass(frozen=True)
+class HeldMembership:
+    """One of a person's memberships (with its agency and team) and what its role grants."""
+
+    membership: Membership
+    capabilities: frozenset[str]
+
+
+def memberships_held(user: User) -> list[HeldMembership]:
+    """The person's memberships in active agencies, by agency name, with what each role grants
+    there: one query, kept on the user object for the rest of the request (the visibility
+    selectors read the same rows, and a page and the service it calls both ask)."""
+    cached: list[HeldMembership] | None = user.__dict__.get("_memberships_held")
+    if cached is not None:
+        return cached
+    grants = {f"grants_{i}": _role_grants(name) for i, name in enumerate(_GRANTABLE)}
+    memberships = (
+        Membership.objects.filter(user=user, agency__is_active=True)
+        .select_related("agency", "team")
+        .annotate(role_group=Concat(Value(ROLE_GROUP_PREFIX), "role"))
+        .annotate(**grants)
+        .order_by("agency__name", "agency_id", "pk")
+    )
+    held = [
+        HeldMembership(
+            m, frozenset(name for i, name in enumerate(_GRANTABLE) if getattr(m, f"grants_{i}"))
+        )
+        for m in memberships
+    ]
+    user.__dict__["_memberships_held"] = held
+    return held
+
+
 def _agencies_granting(user: User, capability: str) -> dict[int, Agency]:
-    """The active agencies in which the person's roles grant the capability, by id: one query
-    for all of them, cached on the user object for the rest of the request (a page and the
-    service it calls ask again, and the API asks before the service does)."""
+    """The active agencies in which the person's roles grant the capability, by id, in order
+    of name (the first is the one a form acts for)."""
+    if capability in _GRANTABLE:
+        return {
+            held.membership.agency_id: held.membership.agency
+            for held in memberships_held(user)
+            if capability in held.capabilities
+        }
+    # A permission the table gives no role (an administrator may have granted it by hand).
     cache: dict[str, dict[int, Agency]] = user.__dict__.setdefault("_capability_agencies", {})
     if capability not in cache:
         memberships = (
@@ -112,7 +157,6 @@ def _agencies_granting(user: User, capability: str) -> dict[int, Agency]:
             .select_related("agency")
             .order_by("agency__name", "agency_id")
         )
-        # By name, as the database orders them: the first is the one a form acts for.
         cache[capability] = {m.agency_id: m.agency for m in memberships}
     return cache[capability]
 

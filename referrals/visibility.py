@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from agencies.capabilities import memberships_held
 from agencies.models import (
     AUTHORITY_WIDE_ROLES,
     REFERRING_AGENCY_ROLES,
@@ -86,15 +87,19 @@ def scope_for_user(user: Viewer) -> Scope:
     cached: Scope | None = getattr(user, "_safeguarding_scope", None)
     if cached is not None:
         return cached
-    rows = Membership.objects.filter(user=user, agency__is_active=True).values_list(
-        "agency_id",
-        "role",
-        "team_id",
-        "agency__kind",
-        "agency__local_authority_id",
-        "agency__group_id",
-        "team__kind",
-    )
+    # The rows the capability checks read too: one query for both (agencies.capabilities).
+    rows = [
+        (
+            m.agency_id,
+            m.role,
+            m.team_id,
+            m.agency.kind,
+            m.agency.local_authority_id,
+            m.agency.group_id,
+            m.team.kind if m.team is not None else None,
+        )
+        for m in (held.membership for held in memberships_held(user))
+    ]
     agency_ids: set[int] = set()
     lead: set[int] = set()
     referring: set[int] = set()
