@@ -108,6 +108,31 @@ _EVENTS_INSERT = """
 """
 
 
+# The lock is held until the transaction ends: the next writer reads the head we leave. Before
+# taking it, the transaction's deferred foreign-key checks run (as Django's check_constraints
+# does), so the next writer does not also wait for them at our commit. Then the head, read by
+# its own statement, so after the lock is ours (each statement of a simple query takes its own
+# snapshot). One round trip for the four; no parameters, so the simple query protocol.
+_LOCK_AND_HEAD = (
+    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "  # noqa: S608 - a constant
+    f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_KEY:d}); "
+    "SELECT hash FROM referrals_auditevent ORDER BY id DESC LIMIT 1"
+)
+
+
+def _locked_head(connection: Any) -> str:
+    """Take the chain's lock and read its head (PostgreSQL), in one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_HEAD)
+        last: list[Any] = []
+        while True:  # the last statement's rows: the head, or none for an empty trail
+            if cursor.description is not None:
+                last = cursor.fetchall()
+            if not cursor.nextset():
+                break
+    return str(last[0][0]) if last else GENESIS_HASH
+
+
 def _append(events: list[AuditEvent]) -> list[AuditEvent]:
     """Chain the events onto the head of the trail and insert them in one statement."""
     database = AuditEvent.objects.db
@@ -116,19 +141,12 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
     with transaction.atomic(using=database, savepoint=False):
         connection = connections[database]
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # The lock is held until this transaction ends: the next writer reads the
-                # head we leave. Before taking it, the transaction's deferred foreign-key
-                # checks run (as Django's check_constraints does), so the next writer does
-                # not also wait for them at our commit. One round trip for the three.
-                cursor.execute(
-                    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
-                    f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_KEY:d})"
-                )
-        head = (
-            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-            or GENESIS_HASH
-        )
+            head = _locked_head(connection)
+        else:
+            head = (
+                AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+                or GENESIS_HASH
+            )
         for event in events:
             # The form the database gives back, so the hash recomputes from the stored row.
             event.ip_address = ip_field.get_prep_value(event.ip_address)
