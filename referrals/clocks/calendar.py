@@ -24,6 +24,8 @@ from referrals.core.choices import Urgency
 
 LONDON = ZoneInfo("Europe/London")
 UTC = datetime.UTC
+# Where an authority read with its closure days keeps them (referrals.clocks.routing).
+CLOSURE_DATES = "closure_dates_read"
 # Level 1: the team's managers at the deadline; level 2: the service managers later. No more.
 TOP_ESCALATION_LEVEL = 2
 
@@ -56,6 +58,9 @@ class WorkingCalendar:
     def _closures(self) -> frozenset[datetime.date]:
         if self.authority.pk is None:
             return frozenset()
+        read: list[dict[str, str]] | None = getattr(self.authority, CLOSURE_DATES, None)
+        if read is not None:  # read with the authority (referrals.clocks.routing)
+            return frozenset(datetime.date.fromisoformat(row["date"]) for row in read)
         return frozenset(self.authority.closure_days.values_list("date", flat=True))
 
     @cached_property

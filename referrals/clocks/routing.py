@@ -17,7 +17,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, JSONObject
 
 from agencies.models import ClosureDay, LocalAuthority, RoutingRule, Team
-from referrals.clocks.calendar import WorkingCalendar
+from referrals.clocks.calendar import CLOSURE_DATES, WorkingCalendar
 from referrals.core import errors
 from referrals.core.errors import ApplicationError
 from referrals.models import Child, Referral
@@ -26,7 +26,6 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 
 # Where the rows read with the authority are kept on its instance.
 ROUTING_RULES = "routing_rules_read"
-CLOSURE_DATES = "closure_dates_read"
 _RULE_FIELDS = [f.attname for f in RoutingRule._meta.concrete_fields]
 _TEAM_FIELDS = [f.attname for f in Team._meta.concrete_fields]
 
@@ -83,14 +82,6 @@ def _routing_rules(authority: LocalAuthority) -> list[RoutingRule]:
     for rule in rules:
         rule.team = teams[rule.team_id]
     return sorted(rules, key=lambda rule: (rule.position, rule.pk))
-
-
-def closure_dates(authority: LocalAuthority) -> frozenset[datetime.date] | None:
-    """The authority's closure days if they were read with it; None when they were not."""
-    rows: list[dict[str, str]] | None = getattr(authority, CLOSURE_DATES, None)
-    if rows is None:
-        return None
-    return frozenset(datetime.date.fromisoformat(row["date"]) for row in rows)
 
 
 def _child_age(child: Child, on: datetime.date) -> int | None:
