@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -156,18 +157,35 @@ def notifications_write(notices: Sequence[Notice]) -> int:
     return len(notices)
 
 
-def emailed(kind: str, people: Iterable[int]) -> set[int]:
-    """Of these people, who is told of this kind of notice by email as well as in the app."""
+def emailed(
+    kind: str, people: Iterable[int], *, chosen: Mapping[int, bool | None] | None = None
+) -> set[int]:
+    """Of these people, who is told of this kind of notice by email as well as in the app.
+    `chosen`: each person's choice for it (None for none), when read with them."""
     people = set(people)
     if kind in URGENT_KINDS:
         return people  # not optional: somebody must act now
-    chosen = dict(
-        NotificationPreference.objects.filter(user_id__in=people, kind=kind).values_list(
-            "user_id", "email"
+    if chosen is None:
+        chosen = dict(
+            NotificationPreference.objects.filter(user_id__in=people, kind=kind).values_list(
+                "user_id", "email"
+            )
         )
-    )
     default = kind in EMAIL_BY_DEFAULT
-    return {pk for pk in people if chosen.get(pk, default)}
+    return {pk for pk in people if (default if chosen.get(pk) is None else chosen[pk])}
+
+
+# Each person's choice of email for the notice's kind, read with them (None: no choice).
+_EMAIL_CHOICE = "email_choice_for_kind"
+
+
+def _with_email_choice(recipients: Iterable[User], kind: str) -> Iterable[User]:
+    """Recipients given as a query, each read with their choice of email for `kind`: the
+    people and their choices in one query, not two."""
+    if not isinstance(recipients, QuerySet) or recipients.query.is_sliced:
+        return recipients
+    choice = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=kind)
+    return recipients.annotate(**{_EMAIL_CHOICE: Subquery(choice.values("email")[:1])})
 
 
 def notices_for(
@@ -183,8 +201,15 @@ def notices_for(
 ) -> list[Notice]:
     """One notice per active person (never an agency's system account) on these channels;
     email only to those who get this kind by email."""
-    people = list(dict.fromkeys(r.pk for r in recipients if r.is_active and not r.is_agency_system))
-    by_email = emailed(kind, people) if Notification.Channel.EMAIL in channels else set()
+    by_email: set[int] = set()
+    if Notification.Channel.EMAIL in channels and kind not in URGENT_KINDS:
+        recipients = _with_email_choice(recipients, kind)
+    told = [r for r in recipients if r.is_active and not r.is_agency_system]
+    people = list(dict.fromkeys(r.pk for r in told))
+    if Notification.Channel.EMAIL in channels:
+        read = all(hasattr(r, _EMAIL_CHOICE) for r in told)
+        chosen = {r.pk: getattr(r, _EMAIL_CHOICE) for r in told} if read else None
+        by_email = emailed(kind, people, chosen=chosen)
     in_app = Notification.Channel.IN_APP in channels
     return [
         Notice(
