@@ -140,6 +140,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": 10,
     }
+    # Parameters stay bound in the client (Django's default): server-side binding with
+    # prepared statements was tried and did not pay (docs/design.md "Performance"; the bench
+    # measures it again on every run: "Prepared statements").
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
