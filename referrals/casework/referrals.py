@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable
 from typing import TypedDict, Unpack
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agencies.capabilities import require_capability
@@ -19,7 +21,7 @@ from referrals.casework.common import (
     receiving_agency,
     require_receiving_capability,
 )
-from referrals.clocks.routing import authority_read
+from referrals.clocks.routing import authority_query
 from referrals.clocks.running import referral_clocks_start
 from referrals.concerns.drafts import draft_hold, drafts_discard_for
 from referrals.core import errors, states
@@ -194,6 +196,13 @@ def referral_submit(
     return referral
 
 
+@functools.cache
+def _submission_authorities() -> QuerySet[LocalAuthority]:
+    """How a submission reads its authority: with what routing, the clocks and the pattern
+    rules need, in one query (built once: referrals.clocks.routing.authority_query)."""
+    return authority_query(**pattern_rules_read())
+
+
 def _made_and_submitted(
     *,
     user: User,
@@ -213,7 +222,7 @@ def _made_and_submitted(
     referral = _referral_new(
         user=user, agency=agency, child=child, local_authority=local_authority, fields=fields
     )
-    referral.local_authority = authority_read(referral.local_authority_id, **pattern_rules_read())
+    referral.local_authority = _submission_authorities().get(pk=referral.local_authority_id)
     states.transition(referral, Step.SUBMIT)
     referral_clocks_start(referral=referral, now=timezone.now())
     _validated(referral, exclude=["team", *_REFERRAL_KEYS_READ])

@@ -1,6 +1,6 @@
 """Routing: which of the receiving authority's teams takes a referral, by its rules.
 
-A submission reads the authority once with what it needs (`authority_read`): on PostgreSQL its
+A submission reads the authority once with what it needs (`authority_query`): on PostgreSQL its
 active routing rules with their teams, its closure days and whatever else the caller names
 (the pattern rules), each as a JSON list in the same row. Elsewhere (the SQLite demo) each is
 read when first asked, as before.
@@ -49,21 +49,23 @@ def instances_from(model: type[ModelT], rows: list[dict[str, Any]]) -> list[Mode
     return [model.from_db(connection.alias, names, [row[n] for n in names]) for row in rows]
 
 
-def authority_read(authority_id: int, **reads: Any) -> LocalAuthority:
-    """The authority with its routing rules, closure days and `reads`, in one query."""
+def authority_query(**reads: Any) -> QuerySet[LocalAuthority]:
+    """Authorities with their active routing rules (and teams), closure days and `reads`, each
+    as a JSON list in the same row (PostgreSQL; elsewhere each is read when first asked). Build
+    it once and keep it: building it costs more CPU than PostgreSQL takes to run it."""
     queryset = LocalAuthority.objects.all()
-    if connection.vendor == "postgresql":
-        team = {f"team__{name}" for name in _TEAM_FIELDS}
-        queryset = queryset.annotate(
-            **{
-                ROUTING_RULES: read_with_authority(
-                    RoutingRule.objects.filter(is_active=True), [*_RULE_FIELDS, *sorted(team)]
-                ),
-                CLOSURE_DATES: read_with_authority(ClosureDay.objects.all(), ["date"]),
-            },
-            **reads,
-        )
-    return queryset.get(pk=authority_id)
+    if connection.vendor != "postgresql":
+        return queryset
+    team = {f"team__{name}" for name in _TEAM_FIELDS}
+    return queryset.annotate(
+        **{
+            ROUTING_RULES: read_with_authority(
+                RoutingRule.objects.filter(is_active=True), [*_RULE_FIELDS, *sorted(team)]
+            ),
+            CLOSURE_DATES: read_with_authority(ClosureDay.objects.all(), ["date"]),
+        },
+        **reads,
+    )
 
 
 def _routing_rules(authority: LocalAuthority) -> list[RoutingRule]:

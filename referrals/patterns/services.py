@@ -87,13 +87,13 @@ DEFAULT_RULES = (
     {"kind": PatternRule.Kind.CUMULATIVE, "min_concerns": 3, "min_agencies": 2, "window_days": 90},
     {"kind": PatternRule.Kind.REPEAT_AFTER_NFA, "window_days": 365},
 )
-# Where the rules read with the authority (routing.authority_read) are kept on its instance.
+# Where the rules read with the authority (routing.authority_query) are kept on its instance.
 PATTERN_RULES = "pattern_rules_read"
 _RULE_FIELDS = [f.attname for f in PatternRule._meta.concrete_fields]
 
 
 def pattern_rules_read() -> dict[str, Any]:
-    """The authority's pattern rules, to read with it: `authority_read(pk, **this)`."""
+    """The authority's pattern rules, to read with it: `authority_query(**this)`."""
     return {PATTERN_RULES: read_with_authority(PatternRule.objects.all(), _RULE_FIELDS)}
 
 
