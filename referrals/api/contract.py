@@ -10,6 +10,7 @@ and one it accepts reaches the same rules the browser's forms apply.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -73,8 +74,18 @@ def schema_rules(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     return result
 
 
-@functools.cache
+# A worker's threads all ask for the schema with their first requests, and generating it is
+# not thread-safe (drf-spectacular loads its extensions as it goes: a 500 for some of them).
+_DOCUMENT_LOCK = threading.Lock()
+
+
 def _document() -> dict[str, Any]:
+    with _DOCUMENT_LOCK:
+        return _generated_document()
+
+
+@functools.cache
+def _generated_document() -> dict[str, Any]:
     # Inside: generating the schema reads the URL patterns, which import the views.
     from drf_spectacular.generators import SchemaGenerator
 
