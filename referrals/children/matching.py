@@ -243,9 +243,11 @@ def _candidate_ids(children: QuerySet[Child], query: MatchQuery) -> set[int]:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                # Only near names: a looser threshold reads far more of the index.
+                # Only near names: a looser threshold reads far more of the index. set_config,
+                # not SET, which takes no parameters bound on the server.
                 cursor.execute(
-                    "SET LOCAL pg_trgm.similarity_threshold = %s", [NAME_SIMILARITY_THRESHOLD]
+                    "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+                    [str(NAME_SIMILARITY_THRESHOLD)],
                 )
         for branch in branches:
             ids.update(branch.order_by().values_list("pk", flat=True)[:BRANCH_LIMIT])
