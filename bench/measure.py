@@ -39,20 +39,26 @@ def _time(call: Callable[[], Any], runs: int = RUNS) -> list[float]:
     return samples
 
 
-def _alternate(
-    first: Callable[[], Any], second: Callable[[], Any], runs: int = RUNS * 2
-) -> tuple[list[float], list[float]]:
-    """Time two calls turn about."""
+def _in_turn(calls: list[Callable[[], Any]], runs: int = RUNS * 2) -> list[list[float]]:
+    """Time calls turn about, so a load that comes and goes on the machine weighs on each alike."""
     for _ in range(WARMUP):
-        first()
-        second()
-    samples: tuple[list[float], list[float]] = ([], [])
+        for call in calls:
+            call()
+    samples: list[list[float]] = [[] for _ in calls]
     for _ in range(runs):
-        for call, kept in ((first, samples[0]), (second, samples[1])):
+        for call, kept in zip(calls, samples, strict=True):
             start = time.perf_counter()
             call()
             kept.append(time.perf_counter() - start)
     return samples
+
+
+def _alternate(
+    first: Callable[[], Any], second: Callable[[], Any], runs: int = RUNS * 2
+) -> tuple[list[float], list[float]]:
+    """Time two calls turn about."""
+    one, two = _in_turn([first, second], runs)
+    return one, two
 
 
 def _busiest_front_door() -> tuple[Any, Any]:
@@ -182,11 +188,23 @@ def api() -> dict[str, Any]:
     }
 
 
+# The prepared-statements trial's connections: Django's default, then psycopg binding on the
+# server and preparing a statement after 5 runs, then the same planning every run afresh for
+# its parameters (prepared statements otherwise get a generic plan after five runs).
+PREPARED_VARIANTS: dict[str, dict[str, Any]] = {
+    "client_binding": {},
+    "server_binding_prepared": {"server_side_binding": True, "prepare_threshold": 5},
+    "prepared_custom_plans": {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+        "options": "-c plan_cache_mode=force_custom_plan",
+    },
+}
+
+
 def prepared() -> dict[str, Any]:
-    """The prepared-statements trial: the API page and the queue page on two connections of one
-    process in turn, one binding parameters in the client (Django's default), the other binding
-    them on the server and preparing each statement after 5 runs (psycopg's threshold).
-    Alternating cancels the load others put on the machine; no pool, one kept connection each."""
+    """The prepared-statements trial: the API page and the queue page on one connection per
+    variant (PREPARED_VARIANTS) in one process, in turn, each kept (no pool)."""
     from django.db import connections
     from django.db.utils import load_backend
     from django.test import Client
@@ -197,14 +215,11 @@ def prepared() -> dict[str, Any]:
         for k, v in base["OPTIONS"].items()
         if k not in ("pool", "server_side_binding", "prepare_threshold")
     }
-
-    def wrapper(extra: dict[str, Any]) -> Any:
-        settings_dict = {**base, "CONN_MAX_AGE": None, "OPTIONS": {**options, **extra}}
-        return load_backend(base["ENGINE"]).DatabaseWrapper(settings_dict, "default")
-
     variants = {
-        "client_binding": wrapper({}),
-        "server_binding_prepared": wrapper({"server_side_binding": True, "prepare_threshold": 5}),
+        name: load_backend(base["ENGINE"]).DatabaseWrapper(
+            {**base, "CONN_MAX_AGE": None, "OPTIONS": {**options, **extra}}, "default"
+        )
+        for name, extra in PREPARED_VARIANTS.items()
     }
     _team, token = _api_client()
     _team, user = _busiest_front_door()
@@ -217,9 +232,9 @@ def prepared() -> dict[str, Any]:
         "queue": lambda: pages.get("/queue/"),
     }
 
-    def on(name: str, call: Callable[[], Any]) -> Callable[[], Any]:
+    def on(variant: Any, call: Callable[[], Any]) -> Callable[[], Any]:
         def run() -> Any:
-            connections["default"] = variants[name]
+            connections["default"] = variant
             response = call()
             assert response.status_code == 200
             return response
@@ -228,11 +243,11 @@ def prepared() -> dict[str, Any]:
 
     result: dict[str, Any] = {}
     for page, call in calls.items():
-        off, on_ = _alternate(on("client_binding", call), on("server_binding_prepared", call))
+        samples = _in_turn([on(variant, call) for variant in variants.values()])
+        first = statistics.median(samples[0])
         result[page] = {
-            "client_binding": _percentiles(off),
-            "server_binding_prepared": _percentiles(on_),
-            "ratio_p50": round(statistics.median(on_) / statistics.median(off), 3),
+            name: {**_percentiles(times), "ratio_p50": round(statistics.median(times) / first, 3)}
+            for name, times in zip(variants, samples, strict=True)
         }
     with variants["server_binding_prepared"].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
