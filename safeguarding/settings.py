@@ -140,9 +140,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": 10,
     }
-    # Parameters stay bound in the client (Django's default): server-side binding with
-    # prepared statements was tried and did not pay (docs/design.md "Performance"; the bench
-    # measures it again on every run: "Prepared statements").
+    # Prepared statements (docs/design.md "Performance"; the bench measures them on every
+    # run): parameters bound on the server, and a statement run five times on a connection is
+    # prepared, so it is not parsed again. Planned afresh for each run's parameters: a generic
+    # plan made the queue slower (its scope's ids are inlined for the planner). Off behind a
+    # pooler that cannot keep prepared statements (PgBouncer's transaction mode).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True,
+            prepare_threshold=5,
+            options=" ".join(
+                filter(
+                    None,
+                    [
+                        DATABASES["default"]["OPTIONS"].get("options"),
+                        "-c plan_cache_mode=force_custom_plan",
+                    ],
+                )
+            ),
+        )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
