@@ -9,6 +9,7 @@ a few tens of microseconds a request, small beside what the server spends on it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import math
 import random
@@ -224,7 +225,11 @@ def run(
     counted, then for `seconds` counted. Also says how much CPU the clients took themselves
     (they share the machine with the server)."""
     cpu = time.process_time()
-    result = asyncio.run(_run(port, kinds, clients, seconds, warmup))
+    # A loop of its own in a thread of its own: the caller's thread may already run an event
+    # loop (Playwright's synchronous API leaves one in a test process), and asyncio.run refuses
+    # to start inside a running loop.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(asyncio.run, _run(port, kinds, clients, seconds, warmup)).result()
     return {
         "clients": clients,
         **result,
