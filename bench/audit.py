@@ -8,7 +8,8 @@ agencies are the actors). The mix: reads of one record, list pages naming 50 rec
 writes of casework, sign-ins and refusals, over a year, mostly about the referrals open at the
 time (the newest), as a front door's traffic is.
 
-python -m bench.audit generate PLANNED UPTO | status PLANNED | append | readers | verify
+python -m bench.audit generate PLANNED UPTO | status PLANNED | append EMPTY_DATABASE | readers
+    | verify
 """
 
 from __future__ import annotations
@@ -212,10 +213,13 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def append(runs: int = 300) -> dict[str, Any]:
-    """One event appended through referrals.audit in its own transaction, as a service does:
-    the chain's lock, the head's hash, the insert and the commit."""
-    from django.db import transaction
+def append(empty: str, runs: int = 300) -> dict[str, Any]:
+    """One event appended through referrals.audit in its own transaction, as a service does
+    (the chain's lock, the head's hash, the insert and the commit), to this database's trail and
+    to the emptied one's (`empty`), in turn on a kept connection to each, so a load that comes
+    and goes on the machine weighs on both alike."""
+    from django.db import connections, transaction
+    from django.db.utils import load_backend
 
     from agencies.models import User
     from referrals.audit import audit_record
@@ -223,15 +227,32 @@ def append(runs: int = 300) -> dict[str, Any]:
 
     actor = User.objects.filter(memberships__role="social_worker").order_by("id").first()
     referrals = list(Referral.objects.order_by("id").values_list("id", flat=True)[:runs])
-    samples = []
+    base = connections.settings["default"]
+    options = {k: v for k, v in base["OPTIONS"].items() if k != "pool"}
+    trails = {
+        name: load_backend(base["ENGINE"]).DatabaseWrapper(
+            {**base, "NAME": database, "CONN_MAX_AGE": None, "OPTIONS": options}, "default"
+        )
+        for name, database in (("empty", empty), ("full", base["NAME"]))
+    }
+    samples: dict[str, list[float]] = {name: [] for name in trails}
     for i in range(runs + 20):
         target = Referral(pk=referrals[i % len(referrals)])
-        started = time.perf_counter()
-        with transaction.atomic():
-            audit_record(actor=actor, action=AuditAction.VIEW, target=target)
-        if i >= 20:  # the first ones warm the caches
-            samples.append(time.perf_counter() - started)
-    return {**_percentiles(samples), "events": AuditEvent.objects.count()}
+        for name, trail in trails.items():
+            connections["default"] = trail
+            started = time.perf_counter()
+            with transaction.atomic():
+                audit_record(actor=actor, action=AuditAction.VIEW, target=target)
+            if i >= 20:  # the first ones warm the caches
+                samples[name].append(time.perf_counter() - started)
+    result: dict[str, Any] = {}
+    for name, trail in trails.items():
+        connections["default"] = trail
+        result[name] = {**_percentiles(samples[name]), "events": AuditEvent.objects.count()}
+    result["ratio_p50"] = round(
+        statistics.median(samples["full"]) / statistics.median(samples["empty"]), 2
+    )
+    return result
 
 
 def readers_of(target_type: str, target_id: int) -> list[Any]:
@@ -331,7 +352,7 @@ def status(planned: int) -> dict[str, Any]:
 COMMANDS = {
     "generate": lambda: generate(int(sys.argv[2]), int(sys.argv[3])),
     "status": lambda: status(int(sys.argv[2])),
-    "append": append,
+    "append": lambda: append(sys.argv[2]),
     "readers": readers,
     "verify": verify,
 }

@@ -46,14 +46,13 @@ def audit_growth(base: str) -> dict[str, Any]:
         conn.execute("TRUNCATE referrals_auditevent RESTART IDENTITY")
     verify_tenth = measure("bench.audit", "verify", database=TENTH)
     verify_full = measure("bench.audit", "verify", database=FULL)
-    empty = measure("bench.audit", "append", database=EMPTY)
-    full = measure("bench.audit", "append", database=FULL)
+    append = measure("bench.audit", "append", EMPTY, database=FULL)
     return {
         "rows": rows,
         "datasets": datasets,
-        "append_empty": empty,
-        "append_full": full,
-        "append_ratio_p50": round(full["p50_ms"] / empty["p50_ms"], 2),
+        "append_empty": append["empty"],
+        "append_full": append["full"],
+        "append_ratio_p50": append["ratio_p50"],
         "readers": measure("bench.audit", "readers", database=FULL),
         "verify_tenth": verify_tenth,
         "verify_full": verify_full,
