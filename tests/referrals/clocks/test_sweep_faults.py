@@ -211,10 +211,14 @@ def test_three_beats_escalate_the_same_set_as_one(
     beats = [start_celery("beat", f"beat-{n}", tmp_path) for n in range(3)]
     processes.extend(beats)
     wait_for(lambda: _escalated(everything) >= len(expected), timeout=60)
-    # Let all three beats keep sending sweeps for a while longer.
-    time.sleep(3)
-
-    assert all(b.log().count("Sending due task referral-escalations-sweep") >= 3 for b in beats)
+    # Let all three beats keep sending sweeps until each has sent three (waited for, not slept:
+    # on a loaded machine a beat's first triggers come late).
+    wait_for(
+        lambda: all(
+            b.log().count("Sending due task referral-escalations-sweep") >= 3 for b in beats
+        ),
+        timeout=60,
+    )
     assert _escalation_set(everything) == expected
     assert "raised unexpected" not in worker.log()
     _assert_each_written_once(level_one + late, per_referral=1)
