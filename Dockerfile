@@ -23,4 +23,4 @@ RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:// python manage.py collec
     && chown -R app /app/.data
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "safeguarding.wsgi", "-c", "python:safeguarding.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["gunicorn", "safeguarding.wsgi", "-c", "python:safeguarding.gunicorn", "--bind", "0.0.0.0:8000"]
