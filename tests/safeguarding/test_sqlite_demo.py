@@ -3,8 +3,9 @@
 `make run` uses SQLite and a file-system broker. The code keeps a few branches for it (no row
 locks or SKIP LOCKED in the sweep, bulk statements instead of PostgreSQL's UNNEST, exact-key
 matching instead of trigrams, no advisory lock on the audit chain, a fixed feed horizon); the
-rest of the suite runs on PostgreSQL, so this test drives those branches in a separate process
-on a fresh SQLite file, as the demo does.
+rest of the suite runs on PostgreSQL, so this test drives those branches (and a send, whose
+authority is read without its rules as JSON) in a separate process on a fresh SQLite file, as
+the demo does.
 """
 
 from __future__ import annotations
@@ -23,19 +24,31 @@ import json
 import django
 django.setup()
 from django.core import mail
+from agencies.capabilities import agencies_with_capability
 from agencies.models import User
 from referrals.api.feed import feed_horizon
+from referrals.casework.referrals import referral_send
 from referrals.children.selectors import child_find_for_user
 from referrals.clocks.sweep import referral_escalations_sweep
 from referrals.models import Child, Escalation, Notification
 from referrals.outbox.relay import notifications_relay
 
+dsl = User.objects.get(email="dsl@riverside.example")
+child = Child.objects.filter(created_by_agency__name="Riverside Primary School").first()
+# Sent as the check page sends it: the authority's rules read when first asked (no JSON lists).
+referral = referral_send(
+    user=dsl,
+    agency=agencies_with_capability(user=dsl, capability="referrals.add_referral")[0],
+    child=child,
+    urgency="standard",
+    reason="Demo.",
+    consent="given",
+    parents_aware="yes",
+)
 # One rung per sweep: level 1 now, level 2 (long due in the demo) next, then nothing more.
 sweeps = [referral_escalations_sweep() for _ in range(3)]
 emails = Notification.objects.filter(email_status="pending").count()
 sent = notifications_relay()
-dsl = User.objects.get(email="dsl@riverside.example")
-child = Child.objects.filter(created_by_agency__name="Riverside Primary School").first()
 found = child_find_for_user(
     user=dsl,
     first_name=child.first_name,
@@ -51,6 +64,7 @@ print(json.dumps({
     "mailed": len(mail.outbox),
     "found_first": found[0].child.pk == child.pk if found else False,
     "horizon": feed_horizon().isoformat(),
+    "routed": referral.team_id is not None and referral.status == "submitted",
 }))
 """
 
@@ -99,6 +113,8 @@ def test_the_demo_migrates_seeds_escalates_relays_matches_and_verifies_on_sqlite
     # Matching by exact keys finds the child the school recorded.
     assert figures["found_first"] is True
     assert figures["horizon"]
+    # A referral sent from the check page is routed by the rules SQLite reads one by one.
+    assert figures["routed"] is True
     # Every write above kept the audit chain whole.
     verified = _run(["manage.py", "audit_verify"], env)
     assert "The audit trail is intact" in verified.stdout
